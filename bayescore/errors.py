@@ -1,0 +1,29 @@
+"""Exception types raised by bayescore for bad input.
+
+Every exception derives from :class:`BayescoreError` and from the matching built-in
+(``ValueError``, ``FileNotFoundError``) so that generic handlers keep working.
+"""
+
+
+class BayescoreError(Exception):
+    """Base class of every error that bayescore raises on purpose."""
+
+
+class CoefficientShapeError(BayescoreError, ValueError):
+    """A coefficient vector does not have a valid length L(L+2) or the expected shape."""
+
+
+class NonFiniteError(BayescoreError, ValueError):
+    """An input array contains NaN or infinite values."""
+
+
+class EpochOutOfRangeError(BayescoreError, ValueError):
+    """An epoch lies outside the time span on which a model is defined."""
+
+
+class MalformedFileError(BayescoreError, ValueError):
+    """A model or data file is truncated, has wrong counts or non-numeric entries."""
+
+
+class DataNotFoundError(BayescoreError, FileNotFoundError):
+    """A data file could not be found locally nor downloaded."""

@@ -1,0 +1,1 @@
+"""Forecasters of geomagnetic time series (placeholder; filled by the forecasting issue)."""
