@@ -1,0 +1,28 @@
+"""Geomagnetic field models: synthesis, design matrices, spectra, time-dependent models, readers.
+
+Conventions (``docs/conventions.md``): internal Gauss coefficients, Schmidt semi-normalised,
+no Condon-Shortley phase, reference radius a = 6371.2 km, nT, order g10, g11, h11, g20, ...;
+r in km, colatitude theta and longitude phi in radians, time in decimal years.
+
+* :func:`synth`, :func:`design_matrix`: vector field (B_r, B_theta, B_phi) at points;
+* :func:`lowes_spectrum`, :func:`dipole_moment`: power per degree and dipole moment;
+* :class:`FieldModel`: time-dependent model (B-splines in time) with ``coeffs``, ``sv``,
+  ``sa``, ``spectrum`` and ``to_xarray``;
+* :func:`igrf`, :func:`load_shc`, :func:`load_gufm1`: readers.
+"""
+
+from bayescore.fields.model import FieldModel
+from bayescore.fields.readers import igrf, load_gufm1, load_shc
+from bayescore.fields.spectrum import dipole_moment, lowes_spectrum
+from bayescore.fields.synthesis import design_matrix, synth
+
+__all__ = [
+    "FieldModel",
+    "design_matrix",
+    "dipole_moment",
+    "igrf",
+    "load_gufm1",
+    "load_shc",
+    "lowes_spectrum",
+    "synth",
+]

@@ -1,0 +1,1184 @@
+"""Recurrent (LSTM/GRU) forecaster with Monte-Carlo-dropout predictive intervals.
+
+The architecture follows the dipole-moment forecaster of the geomagnetism data-science
+talk (``shared/references/talk-data-science-geomagnetism.txt``): a stack of recurrent
+layers (four LSTM layers of 50 units), dropout (rate 0.2) after each layer, a dense
+output layer, Adam on the mean squared error, batches of 32 windows of 60 values. The
+same class covers the talk's GRU that predicts the next two vectors of several velocity
+components from the ten preceding vectors (``cell="gru"``, ``n_features=10``,
+``window=10``, ``horizon=2``).
+
+Network (Flax NNX)
+------------------
+:class:`RecurrentNetwork` holds ``num_layers`` :class:`flax.nnx.RNN` layers over
+:class:`flax.nnx.LSTMCell` or :class:`flax.nnx.GRUCell` (in an :class:`flax.nnx.List`),
+one :class:`flax.nnx.Dropout` per layer, and an :class:`flax.nnx.Linear` head that
+outputs ``horizon * n_outputs`` values. Intermediate layers pass their whole output
+sequence on (Keras ``return_sequences=True``); the last one passes only its final
+hidden state. Dropout masks are drawn independently for every time step and unit, as
+Keras' ``Dropout`` layer does.
+
+Parameters and inputs are float32 (the package runs JAX in 64-bit mode for the inverse
+problems; the network casts explicitly so training is not slowed down). The default hot
+path (``fused=True``) evaluates each layer with its own :func:`jax.lax.scan`: the input
+projections of all time steps are one matrix product, and the four (LSTM) or three (GRU)
+recurrent products of a step are one matrix product with the cells' kernels
+concatenated. It uses the very parameters of the ``nnx`` cells and computes the same
+function as ``nnx.RNN`` (``fused=False``); the tests check that the two agree.
+
+Uncertainty
+-----------
+``predict_mc`` and ``forecast_mc`` draw ``n_samples`` Monte-Carlo-dropout passes
+(Gal & Ghahramani 2016): dropout stays on, each pass with a fresh set of masks. Within a
+pass one set of masks is shared by every window (and, in ``forecast_mc``, by every
+recursive step), so each pass is one thinned network and a sample is a coherent path.
+The spread of the passes is the *epistemic* part. The *aleatoric* part is a Gaussian
+noise term with standard deviation ``noise_sd`` (per lead time and output feature, in
+the series' units), estimated after training as the root-mean-square residual of the
+deterministic one-step predictions on the validation windows. With ``include_noise=True``
+every MC sample gets an independent draw ``noise_sd * N(0, 1)`` added, so that the
+sample variance is
+
+    total variance = variance of the MC-dropout passes + noise_sd**2,
+
+and the reported quantiles are the quantiles of these noisy samples. In ``forecast_mc``
+the noisy value is fed back into the window (ancestral sampling), so the spread grows
+with lead time.
+
+Splits and scaling follow :mod:`bayescore.forecast.windows` and
+:mod:`bayescore.forecast.scaling`: chronological split, standardisation fitted on the
+training part only.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from functools import lru_cache, partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+from flax import nnx
+
+from bayescore.atomic import atomic_path
+from bayescore.errors import MalformedFileError
+from bayescore.forecast.scaling import StandardScaler
+from bayescore.forecast.windows import (
+    ChronologicalSplit,
+    ForecastConfigError,
+    SeriesLengthError,
+    as_series,
+    chronological_split,
+    sliding_windows,
+)
+from bayescore.progress import progress as progress_iterator
+
+__all__ = [
+    "RecurrentNetwork",
+    "RNNForecaster",
+    "NotFittedError",
+    "DEFAULT_QUANTILES",
+    "trace_counts",
+]
+
+DEFAULT_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
+"""Quantile levels reported by the MC-dropout methods by default."""
+
+_FORMAT_VERSION = 1
+_PARAM_PREFIX = "param:"
+# Memory allowed for the activations of one batch of MC-dropout passes (bytes); the
+# passes are evaluated in batches of as many as fit, with jax.lax.map.
+_MC_MEMORY_BUDGET = 512 * 2**20
+# Windows evaluated at once by the deterministic predictions.
+_PREDICT_CHUNK = 4096
+# Unrolling of the time scans: a few steps per loop iteration cut the loop overhead
+# on CPU without a noticeable compile-time cost (measured in benchmarks/bench_forecast.py).
+_SCAN_UNROLL = 2
+
+# Number of times each jitted function has been traced (Python-executed); tests use it
+# to check that training compiles its step once, not once per batch or epoch.
+_TRACE_COUNTS: collections.Counter[str] = collections.Counter()
+
+
+def trace_counts() -> dict[str, int]:
+    """Return how often each jitted function of this module has been traced.
+
+    Returns
+    -------
+    dict of str to int
+        Keys ``"train_epoch"``, ``"predict"``, ``"predict_mc"``, ``"forecast"``.
+    """
+    return dict(_TRACE_COUNTS)
+
+
+class NotFittedError(ForecastConfigError):
+    """A prediction method was called before :meth:`RNNForecaster.fit` (or ``load``)."""
+
+
+# --------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------
+
+
+def _lstm_sequence(cell: nnx.LSTMCell, x: jax.Array, return_sequence: bool) -> jax.Array:
+    """Run an ``nnx.LSTMCell`` over the time axis (-2) of ``x`` with fused products."""
+    kernel_in = jnp.concatenate(
+        [cell.ii.kernel[...], cell.if_.kernel[...], cell.ig.kernel[...], cell.io.kernel[...]],
+        axis=1,
+    )
+    kernel_rec = jnp.concatenate(
+        [cell.hi.kernel[...], cell.hf.kernel[...], cell.hg.kernel[...], cell.ho.kernel[...]],
+        axis=1,
+    )
+    bias = jnp.concatenate(
+        [cell.hi.bias[...], cell.hf.bias[...], cell.hg.bias[...], cell.ho.bias[...]]
+    )
+    hidden = cell.hidden_features
+    projected = jnp.moveaxis(x, -2, 0) @ kernel_in + bias  # (T, ..., 4H): one product
+    zeros = jnp.zeros(projected.shape[1:-1] + (hidden,), dtype=projected.dtype)
+
+    def step(carry, inputs_t):
+        c, h = carry
+        z = inputs_t + h @ kernel_rec
+        i, f, g, o = jnp.split(z, 4, axis=-1)
+        c = cell.gate_fn(f) * c + cell.gate_fn(i) * cell.activation_fn(g)
+        h = cell.gate_fn(o) * cell.activation_fn(c)
+        return (c, h), (h if return_sequence else None)
+
+    (_, h_last), outputs = jax.lax.scan(step, (zeros, zeros), projected, unroll=_SCAN_UNROLL)
+    return jnp.moveaxis(outputs, 0, -2) if return_sequence else h_last
+
+
+def _gru_sequence(cell: nnx.GRUCell, x: jax.Array, return_sequence: bool) -> jax.Array:
+    """Run an ``nnx.GRUCell`` over the time axis (-2) of ``x`` with fused products."""
+    kernel_rec = cell.dense_h.kernel[...]
+    hidden = cell.hidden_features
+    projected = cell.dense_i(jnp.moveaxis(x, -2, 0))  # (T, ..., 3H): one product
+    zeros = jnp.zeros(projected.shape[1:-1] + (hidden,), dtype=projected.dtype)
+
+    def step(h, inputs_t):
+        xr_, xz, xn = jnp.split(inputs_t, 3, axis=-1)
+        hr, hz, hn = jnp.split(h @ kernel_rec, 3, axis=-1)
+        r = cell.gate_fn(xr_ + hr)
+        z = cell.gate_fn(xz + hz)
+        n = cell.activation_fn(xn + r * hn)
+        h = (1.0 - z) * n + z * h
+        return h, (h if return_sequence else None)
+
+    h_last, outputs = jax.lax.scan(step, zeros, projected, unroll=_SCAN_UNROLL)
+    return jnp.moveaxis(outputs, 0, -2) if return_sequence else h_last
+
+
+class RecurrentNetwork(nnx.Module):
+    """Stacked recurrent network: (RNN layer -> Dropout) x num_layers -> Linear.
+
+    Parameters
+    ----------
+    cell : {"lstm", "gru"}
+        Recurrent cell type.
+    n_inputs : int
+        Number of input features per time step.
+    hidden_size : int
+        Units per recurrent layer.
+    num_layers : int
+        Number of stacked recurrent layers.
+    dropout : float
+        Dropout rate after each layer, in [0, 1).
+    n_outputs : int
+        Width of the output layer (``horizon * n_output_features`` for a forecaster).
+    rngs : flax.nnx.Rngs
+        Random streams for the parameter initialisation.
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        n_inputs: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        n_outputs: int,
+        *,
+        rngs: nnx.Rngs,
+    ):
+        cell_type = {"lstm": nnx.LSTMCell, "gru": nnx.GRUCell}[cell]
+        sizes = [n_inputs] + [hidden_size] * (num_layers - 1)
+        self.cell_kind = cell
+        self.hidden_size = hidden_size
+        self.layers = nnx.List(
+            [
+                nnx.RNN(
+                    cell_type(size, hidden_size, param_dtype=jnp.float32, rngs=rngs),
+                    rngs=False,
+                )
+                for size in sizes
+            ]
+        )
+        # A float32 rate keeps the masks' uniform draws in float32 under x64 (a Python
+        # float would make nnx.Dropout draw float64 numbers, twice the random bits).
+        rate = np.float32(dropout)
+        self.dropouts = nnx.List([nnx.Dropout(rate) for _ in range(num_layers)])
+        self.head = nnx.Linear(hidden_size, n_outputs, param_dtype=jnp.float32, rngs=rngs)
+
+    def _initial_carry(self, batch_shape: tuple[int, ...]):
+        zeros = jnp.zeros(batch_shape + (self.hidden_size,), dtype=jnp.float32)
+        return (zeros, zeros) if self.cell_kind == "lstm" else zeros
+
+    def _layer(self, layer: nnx.RNN, x: jax.Array, last: bool, fused: bool) -> jax.Array:
+        if fused:
+            run = _lstm_sequence if self.cell_kind == "lstm" else _gru_sequence
+            return run(layer.cell, x, return_sequence=not last)
+        outputs = layer(x, initial_carry=self._initial_carry(x.shape[:-2]))
+        return outputs[..., -1, :] if last else outputs
+
+    def __call__(
+        self, x: jax.Array, *, dropout_key: jax.Array | None = None, fused: bool = True
+    ) -> jax.Array:
+        """Map input windows to outputs.
+
+        Parameters
+        ----------
+        x : jax.Array, shape (..., window, n_inputs)
+            Standardised input windows (cast to float32).
+        dropout_key : jax.Array, optional
+            PRNG key for the dropout masks. ``None`` switches dropout off.
+        fused : bool, default True
+            Use the fused scan (same function as ``nnx.RNN``, faster).
+
+        Returns
+        -------
+        jax.Array, shape (..., n_outputs)
+            Standardised outputs, float32.
+        """
+        h = jnp.asarray(x, dtype=jnp.float32)
+        n_layers = len(self.layers)
+        keys = None if dropout_key is None else jax.random.split(dropout_key, n_layers)
+        for index in range(n_layers):
+            last = index == n_layers - 1
+            h = self._layer(self.layers[index], h, last, fused)
+            h = self.dropouts[index](
+                h,
+                deterministic=keys is None,
+                rngs=None if keys is None else keys[index],
+            )
+        return self.head(h)
+
+
+# --------------------------------------------------------------------------------------
+# Jitted kernels (module level: compiled once per network structure and input shape)
+# --------------------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnames=("graphdef", "batch_size", "fused"))
+def _train_epoch(graphdef, state, x_fit, y_fit, x_val, y_val, key, *, batch_size, fused):
+    """One epoch: shuffle, then a lax.scan of Adam steps over all batches, then validate."""
+    _TRACE_COUNTS["train_epoch"] += 1
+    n = x_fit.shape[0]
+    n_batches = -(-n // batch_size)
+    pad = n_batches * batch_size - n
+    perm_key, dropout_root = jax.random.split(key)
+    order = jax.random.permutation(perm_key, n)
+    # The last, partial batch is padded with zero-weight copies so all batches share one
+    # shape; its loss is the mean over its real windows only (as Keras does).
+    index = jnp.concatenate([order, jnp.zeros(pad, order.dtype)]).reshape(n_batches, -1)
+    weight = jnp.concatenate([jnp.ones(n, jnp.float32), jnp.zeros(pad, jnp.float32)])
+    weight = weight.reshape(n_batches, -1)
+    dropout_keys = jax.random.split(dropout_root, n_batches)
+
+    def train_step(carry_state, batch):
+        batch_index, batch_weight, dropout_key = batch
+        model, optimizer = nnx.merge(graphdef, carry_state)
+        inputs, targets = x_fit[batch_index], y_fit[batch_index]
+
+        def loss_fn(network):
+            pred = network(inputs, dropout_key=dropout_key, fused=fused)
+            per_window = jnp.mean(jnp.square(pred - targets), axis=-1)
+            return jnp.sum(batch_weight * per_window) / jnp.sum(batch_weight)
+
+        loss, grads = nnx.value_and_grad(loss_fn)(model)
+        optimizer.update(model, grads)
+        return nnx.split((model, optimizer))[1], loss * jnp.sum(batch_weight)
+
+    state, weighted_losses = jax.lax.scan(train_step, state, (index, weight, dropout_keys))
+    train_loss = jnp.sum(weighted_losses) / n
+    model, _ = nnx.merge(graphdef, state)
+    if x_val.shape[0] > 0:
+        val_loss = jnp.mean(jnp.square(model(x_val, fused=fused) - y_val))
+    else:
+        val_loss = jnp.array(jnp.nan, dtype=jnp.float32)
+    return state, train_loss, val_loss
+
+
+def _map_in_chunks(fn, params, xs, chunk: int):
+    """``fn(params, xs[i:i + chunk])`` over chunks of the leading axis, concatenated.
+
+    A ``lax.scan`` whose carry holds ``params``: nnx only runs its own transforms (the
+    scan inside ``nnx.RNN``) on modules whose variables belong to the current trace, so
+    the parameters are passed through every transform explicitly rather than captured.
+    The last chunk is padded with copies of the first items and the padding dropped.
+    """
+    n = xs.shape[0]
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    if pad:
+        xs = jnp.concatenate([xs, jnp.broadcast_to(xs[:1], (pad,) + xs.shape[1:])])
+    chunks = xs.reshape((n_chunks, chunk) + xs.shape[1:])
+    _, out = jax.lax.scan(lambda p, block: (p, fn(p, block)), params, chunks)
+    return jax.tree.map(lambda a: a.reshape((n_chunks * chunk,) + a.shape[2:])[:n], out)
+
+
+@partial(jax.jit, static_argnames=("graphdef", "fused"))
+def _predict(graphdef, params, x, *, fused):
+    """Deterministic outputs for a batch of windows, in chunks of ``_PREDICT_CHUNK``."""
+    _TRACE_COUNTS["predict"] += 1
+
+    def apply(p, block):
+        return nnx.merge(graphdef, p)(block, fused=fused)
+
+    return _map_in_chunks(apply, params, x, min(x.shape[0], _PREDICT_CHUNK))
+
+
+@partial(jax.jit, static_argnames=("graphdef", "fused", "sample_batch"))
+def _predict_mc(graphdef, params, x, mask_keys, noise, noise_key, *, fused, sample_batch):
+    """MC-dropout passes over windows: one mask set per pass, shared by all windows."""
+    _TRACE_COUNTS["predict_mc"] += 1
+
+    def one_window(p, window, key):
+        return nnx.merge(graphdef, p)(window, dropout_key=key, fused=fused)
+
+    def one_pass(p, key):
+        # The key is not mapped over windows, so every window sees the same masks.
+        return jax.vmap(one_window, in_axes=(None, 0, None))(p, x, key)
+
+    def pass_batch(p, keys):
+        return jax.vmap(one_pass, in_axes=(None, 0))(p, keys)
+
+    passes = _map_in_chunks(pass_batch, params, mask_keys, sample_batch)  # (S, N, out)
+    eps = jax.random.normal(noise_key, passes.shape, dtype=jnp.float32)
+    return passes, passes + noise * eps
+
+
+@partial(jax.jit, static_argnames=("graphdef", "fused", "n_calls", "horizon", "mc"))
+def _forecast(
+    graphdef, params, window, mask_keys, noise, noise_keys, *, fused, n_calls, horizon, mc
+):
+    """Recursive forecasts: feed each output back into the window.
+
+    ``mask_keys`` has shape (S,) and ``noise_keys`` (S, n_calls); ``noise`` has shape
+    (horizon * n_features,) (zeros for no noise). With ``mc=False`` dropout is off.
+    Returns shape (S, n_calls * horizon, n_features), standardised.
+    """
+    _TRACE_COUNTS["forecast"] += 1
+    n_features = window.shape[-1]
+
+    def path(p, mask_key, step_keys):
+        def step(carry, step_key):
+            p, current = carry
+            model = nnx.merge(graphdef, p)
+            out = model(current, dropout_key=mask_key if mc else None, fused=fused)
+            out = out + noise * jax.random.normal(step_key, out.shape, dtype=jnp.float32)
+            block = out.reshape(horizon, n_features)
+            current = jnp.concatenate([current, block], axis=0)[-current.shape[0] :]
+            return (p, current), block
+
+        _, blocks = jax.lax.scan(step, (p, window), step_keys)
+        return blocks.reshape(n_calls * horizon, n_features)
+
+    return jax.vmap(path, in_axes=(None, 0, 0))(params, mask_keys, noise_keys)
+
+
+# --------------------------------------------------------------------------------------
+# Forecaster
+# --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _adam(learning_rate: float) -> optax.GradientTransformation:
+    """One Adam transformation per step size: the optimiser is part of the nnx graph
+    definition, so reusing it lets fits with equal settings and shapes share one
+    compiled epoch function."""
+    return optax.adam(learning_rate)
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ForecastConfigError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class RNNForecaster:
+    """LSTM/GRU forecaster with Monte-Carlo-dropout predictive intervals.
+
+    See the module docstring for the architecture and for how the epistemic
+    (MC-dropout) and aleatoric (noise) parts of the uncertainty are combined.
+
+    Parameters
+    ----------
+    cell : {"lstm", "gru"}, default "lstm"
+        Recurrent cell.
+    hidden_size : int, default 50
+        Units per recurrent layer.
+    num_layers : int, default 4
+        Number of stacked recurrent layers.
+    dropout : float, default 0.2
+        Dropout rate after each recurrent layer, in [0, 1). MC-dropout intervals need a
+        positive rate.
+    window : int, default 60
+        Number of past time steps fed to the network.
+    horizon : int, default 1
+        Number of future time steps predicted at once; the output layer has
+        ``horizon * n_outputs`` units.
+    n_features : int, default 1
+        Number of input features (columns of the series).
+    n_outputs : int, optional
+        Number of predicted features; the targets are the *first* ``n_outputs`` columns
+        of the series. Defaults to ``n_features``. Recursive forecasts need
+        ``n_outputs == n_features``.
+    learning_rate : float, default 1e-3
+        Adam step size.
+    seed : int, default 0
+        Seed of the weight initialisation (and the default seed of :meth:`fit`).
+    fused : bool, default True
+        Evaluate the recurrent layers with the fused scan (same function as ``nnx.RNN``,
+        faster); ``False`` runs ``nnx.RNN`` itself.
+
+    Attributes
+    ----------
+    network : RecurrentNetwork
+        The Flax NNX network (float32).
+    scaler : StandardScaler or None
+        Standardisation fitted on the training part by :meth:`fit`.
+    noise_sd : numpy.ndarray or None, shape (horizon, n_outputs)
+        Aleatoric standard deviation in the series' units (see the module docstring).
+    history : xarray.Dataset or None
+        Per-epoch ``train_loss`` (mean over the epoch's batches, dropout on) and
+        ``validation_loss`` (dropout off), both mean squared errors of standardised
+        values; attribute ``best_epoch`` (0-based) is the epoch whose weights were kept.
+    split_ : ChronologicalSplit or None
+        The split used by the last :meth:`fit`; ``split_.test_range[0]`` is the first
+        held-out target (pass it as ``start`` to :meth:`predict`).
+    """
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        hidden_size: int = 50,
+        num_layers: int = 4,
+        dropout: float = 0.2,
+        window: int = 60,
+        horizon: int = 1,
+        n_features: int = 1,
+        n_outputs: int | None = None,
+        learning_rate: float = 1e-3,
+        seed: int = 0,
+        fused: bool = True,
+    ):
+        if cell not in ("lstm", "gru"):
+            raise ForecastConfigError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        self.cell = cell
+        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
+        self.num_layers = _check_positive_int(num_layers, "num_layers")
+        self.window = _check_positive_int(window, "window")
+        self.horizon = _check_positive_int(horizon, "horizon")
+        self.n_features = _check_positive_int(n_features, "n_features")
+        self.n_outputs = _check_positive_int(
+            n_features if n_outputs is None else n_outputs, "n_outputs"
+        )
+        if self.n_outputs > self.n_features:
+            raise ForecastConfigError(
+                f"n_outputs ({self.n_outputs}) cannot exceed n_features ({self.n_features}): "
+                "the targets are the first n_outputs columns of the series"
+            )
+        if not (isinstance(dropout, int | float) and 0.0 <= float(dropout) < 1.0):
+            raise ForecastConfigError(f"dropout must be a rate in [0, 1), got {dropout!r}")
+        self.dropout = float(dropout)
+        if not (isinstance(learning_rate, int | float) and float(learning_rate) > 0.0):
+            raise ForecastConfigError(f"learning_rate must be positive, got {learning_rate!r}")
+        self.learning_rate = float(learning_rate)
+        self.seed = int(seed)
+        self.fused = bool(fused)
+        self.network = self._new_network()
+        self.scaler: StandardScaler | None = None
+        self.noise_sd: np.ndarray | None = None
+        self.history: xr.Dataset | None = None
+        self.split_: ChronologicalSplit | None = None
+
+    # ---------------------------------------------------------------- configuration --
+    def config(self) -> dict:
+        """Constructor arguments as a JSON-serialisable dict."""
+        return {
+            "cell": self.cell,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "window": self.window,
+            "horizon": self.horizon,
+            "n_features": self.n_features,
+            "n_outputs": self.n_outputs,
+            "learning_rate": self.learning_rate,
+            "seed": self.seed,
+            "fused": self.fused,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"RNNForecaster({args})"
+
+    def _new_network(self) -> RecurrentNetwork:
+        return RecurrentNetwork(
+            self.cell,
+            self.n_features,
+            self.hidden_size,
+            self.num_layers,
+            self.dropout,
+            self.horizon * self.n_outputs,
+            rngs=nnx.Rngs(self.seed),
+        )
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether a scaler (and so trained weights) is available."""
+        return self.scaler is not None
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError("the forecaster is not fitted: call fit() or load() first")
+
+    # ------------------------------------------------------------------------ data --
+    def _scaled_windows(self, values: np.ndarray, start: int, stop: int):
+        """Standardised float32 windows with target starts in [start, stop)."""
+        scaled = self.scaler.transform(values)
+        inputs, targets, target_start = sliding_windows(
+            scaled, self.window, self.horizon, start=start, stop=stop
+        )
+        targets = targets[..., : self.n_outputs].reshape(len(targets), -1)
+        return (
+            jnp.asarray(inputs, dtype=jnp.float32),
+            jnp.asarray(targets, dtype=jnp.float32),
+            target_start,
+        )
+
+    def _output_scaler(self) -> StandardScaler:
+        return StandardScaler(
+            mean=self.scaler.mean[: self.n_outputs], scale=self.scaler.scale[: self.n_outputs]
+        )
+
+    def _to_original(self, outputs) -> np.ndarray:
+        """(…, horizon*n_outputs) standardised float32 -> (…, horizon, n_outputs) float64."""
+        outputs = np.asarray(outputs, dtype=np.float64)
+        outputs = outputs.reshape(outputs.shape[:-1] + (self.horizon, self.n_outputs))
+        return self._output_scaler().inverse_transform(outputs)
+
+    def _params(self):
+        return nnx.split(self.network)
+
+    # ------------------------------------------------------------------------- fit --
+    def fit(
+        self,
+        series,
+        train_fraction: float = 0.65,
+        epochs: int = 50,
+        batch_size: int = 32,
+        seed: int | None = None,
+        validation: float = 0.1,
+        patience: int | None = 10,
+        progress: bool | Callable[[int, float, float], None] = True,
+    ) -> RNNForecaster:
+        """Train on the first part of a series, with early stopping on a validation split.
+
+        The weights are re-initialised from the constructor's ``seed`` at every call. The
+        series is split chronologically (:func:`bayescore.forecast.windows.chronological_split`):
+        the scaler is fitted on ``series[:train_end]`` only, gradient steps use the
+        training windows, early stopping and the noise estimate use the validation
+        windows (the latest ``validation`` fraction of the training windows), and the
+        rest of the series is left for testing. Each epoch shuffles the training windows
+        with a JAX PRNG key and runs all its Adam steps in one compiled ``lax.scan``.
+
+        Parameters
+        ----------
+        series : array_like, shape (n_time,) or (n_time, n_features)
+            Evenly sampled series in its own units (e.g. 1e22 A m^2). No NaN.
+        train_fraction : float, default 0.65
+            Fraction of the series (from its start) forming the training part.
+        epochs : int, default 50
+            Maximum number of passes over the training windows.
+        batch_size : int, default 32
+            Windows per Adam step.
+        seed : int, optional
+            Seed of the shuffling and the training dropout masks (default: the
+            constructor's ``seed``).
+        validation : float, default 0.1
+            Fraction of the training windows, from their end, used for validation. With
+            0 there is no early stopping and ``noise_sd`` is estimated from the
+            training windows (which understates it; a warning says so).
+        patience : int or None, default 10
+            Stop after this many epochs without a lower validation loss; ``None`` trains
+            all ``epochs``. Either way the weights of the epoch with the lowest
+            validation loss are kept.
+        progress : bool or callable, default True
+            ``True``: a tqdm bar on a terminal, plain lines otherwise. A callable is
+            called as ``progress(epoch, train_loss, validation_loss)`` after each epoch.
+
+        Returns
+        -------
+        RNNForecaster
+            ``self``, trained, with ``scaler``, ``noise_sd``, ``history`` and ``split_``.
+
+        Raises
+        ------
+        NonFiniteError
+            If the series contains NaN or inf.
+        SeriesShapeError
+            If the series does not have ``n_features`` columns.
+        SeriesLengthError
+            If the training part holds too few windows.
+        ForecastConfigError
+            If a size or fraction is out of range.
+        """
+        values = as_series(series, self.n_features)
+        epochs = _check_positive_int(epochs, "epochs")
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        if patience is not None:
+            patience = _check_positive_int(patience, "patience")
+        split = chronological_split(
+            len(values), self.window, self.horizon, train_fraction, validation
+        )
+        self.scaler = StandardScaler.fit(values[: split.train_end])
+        x_fit, y_fit, _ = self._scaled_windows(values, *split.fit_range)
+        if split.n_validation > 0:
+            x_val, y_val, _ = self._scaled_windows(values, *split.validation_range)
+        else:
+            x_val = jnp.zeros((0,) + x_fit.shape[1:], jnp.float32)
+            y_val = jnp.zeros((0,) + y_fit.shape[1:], jnp.float32)
+
+        self.network = self._new_network()
+        optimizer = nnx.Optimizer(self.network, _adam(self.learning_rate), wrt=nnx.Param)
+        graphdef, state = nnx.split((self.network, optimizer))
+        root_key = jax.random.key(self.seed if seed is None else int(seed))
+        batch_size = min(batch_size, split.n_fit)
+
+        train_losses: list[float] = []
+        val_losses: list[float] = []
+        best_state, best_loss, best_epoch, since_best = state, math.inf, 0, 0
+        epoch_iter = progress_iterator(
+            range(epochs), desc="RNNForecaster.fit", enabled=progress is True
+        )
+        for epoch in epoch_iter:
+            state, train_loss, val_loss = _train_epoch(
+                graphdef,
+                state,
+                x_fit,
+                y_fit,
+                x_val,
+                y_val,
+                jax.random.fold_in(root_key, epoch),
+                batch_size=batch_size,
+                fused=self.fused,
+            )
+            train_loss, val_loss = float(train_loss), float(val_loss)
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch} (loss {train_loss}); "
+                    "lower the learning rate"
+                )
+            train_losses.append(train_loss)
+            val_losses.append(val_loss)
+            if callable(progress):
+                progress(epoch, train_loss, val_loss)
+            monitored = val_loss if split.n_validation > 0 else train_loss
+            if monitored < best_loss:
+                best_state, best_loss, best_epoch, since_best = state, monitored, epoch, 0
+            else:
+                since_best += 1
+                if patience is not None and split.n_validation > 0 and since_best >= patience:
+                    break
+
+        network, _ = nnx.merge(graphdef, best_state)
+        self.network = network
+        self.split_ = split
+        self.history = xr.Dataset(
+            {
+                "train_loss": ("epoch", np.asarray(train_losses)),
+                "validation_loss": ("epoch", np.asarray(val_losses)),
+            },
+            coords={"epoch": np.arange(len(train_losses))},
+            attrs={
+                "best_epoch": best_epoch,
+                "units": "mean squared error of standardised values",
+            },
+        )
+        if split.n_validation > 0:
+            residual_x, residual_y = x_val, y_val
+        else:
+            warnings.warn(
+                "validation=0: noise_sd is estimated from the training windows, which "
+                "understates the one-step error",
+                stacklevel=2,
+            )
+            residual_x, residual_y = x_fit, y_fit
+        self.noise_sd = self._residual_sd(residual_x, residual_y)
+        return self
+
+    def _residual_sd(self, x, y) -> np.ndarray:
+        """RMS residual of deterministic predictions, shape (horizon, n_outputs), units."""
+        graphdef, params = self._params()
+        pred = _predict(graphdef, params, x, fused=self.fused)
+        residual = (np.asarray(pred, np.float64) - np.asarray(y, np.float64)).reshape(
+            -1, self.horizon, self.n_outputs
+        )
+        rms = np.sqrt(np.mean(residual**2, axis=0))
+        return self._output_scaler().inverse_transform_spread(rms)
+
+    # -------------------------------------------------------------------- predict --
+    def _prediction_windows(self, series, start):
+        self._require_fitted()
+        values = as_series(series, self.n_features)
+        first = self.window if start is None else int(start)
+        if first < self.window:
+            raise SeriesLengthError(
+                f"start={first} is before the first predictable index {self.window} "
+                f"(a prediction needs window={self.window} preceding values)"
+            )
+        x, _, target_start = self._scaled_windows(values, first, len(values))
+        return values, x, target_start
+
+    @staticmethod
+    def _time_labels(time, n_time: int, index: np.ndarray):
+        if time is None:
+            return index
+        labels = np.asarray(time)
+        if labels.shape != (n_time,):
+            raise ForecastConfigError(
+                f"time must have one label per time step ({n_time}), got shape {labels.shape}"
+            )
+        return labels[index]
+
+    def _coords(self, time_values) -> dict:
+        return {
+            "time": time_values,
+            "lead": np.arange(1, self.horizon + 1),
+            "feature": np.arange(self.n_outputs),
+        }
+
+    def predict(self, series, start: int | None = None, *, time=None) -> xr.DataArray:
+        """One-step-ahead (``horizon``-step) predictions given the true history.
+
+        For every target start ``t`` with ``start <= t <= n_time - horizon``, the window
+        ``series[t - window : t]`` is fed to the network with dropout off.
+
+        Parameters
+        ----------
+        series : array_like, shape (n_time,) or (n_time, n_features)
+            The series in its own units (usually the one passed to :meth:`fit`).
+        start : int, optional
+            First target start (time index). Default: ``window``, the earliest possible.
+            ``self.split_.test_range[0]`` gives predictions over the held-out part.
+        time : array_like, shape (n_time,), optional
+            Labels of the series' time steps (e.g. ages in Ma); default: integer indices.
+
+        Returns
+        -------
+        xarray.DataArray, dims (time, lead, feature)
+            Predictions in the series' units. ``time`` labels the first predicted step
+            ``t``; lead ``l`` (1-based) refers to time index ``t + l - 1``.
+
+        Raises
+        ------
+        NotFittedError, NonFiniteError, SeriesShapeError, SeriesLengthError
+        """
+        values, x, target_start = self._prediction_windows(series, start)
+        graphdef, params = self._params()
+        outputs = _predict(graphdef, params, x, fused=self.fused)
+        return xr.DataArray(
+            self._to_original(outputs),
+            dims=("time", "lead", "feature"),
+            coords=self._coords(self._time_labels(time, len(values), target_start)),
+            name="prediction",
+            attrs={"method": "deterministic (dropout off), true history"},
+        )
+
+    def _mc_keys(self, n_samples: int, seed: int | None):
+        n_samples = _check_positive_int(n_samples, "n_samples")
+        if self.dropout == 0.0:
+            warnings.warn(
+                "dropout is 0: the MC-dropout passes are identical; only the noise term "
+                "spreads the samples",
+                stacklevel=3,
+            )
+        key = jax.random.key(self.seed if seed is None else int(seed))
+        mask_root, noise_key = jax.random.split(key)
+        return n_samples, jax.random.split(mask_root, n_samples), noise_key
+
+    def _noise_scaled(self, include_noise: bool) -> jax.Array:
+        """Noise sd in standardised units, flattened like the network output."""
+        if not include_noise:
+            return jnp.zeros(self.horizon * self.n_outputs, jnp.float32)
+        scaled = self.noise_sd / self._output_scaler().scale
+        return jnp.asarray(scaled.reshape(-1), dtype=jnp.float32)
+
+    def _summary(self, samples, epistemic, dims, coords, quantiles, include_noise, name):
+        quantiles = np.asarray(quantiles, dtype=np.float64)
+        if quantiles.ndim != 1 or np.any((quantiles < 0) | (quantiles > 1)):
+            raise ForecastConfigError(f"quantiles must be levels in [0, 1], got {quantiles}")
+        sample_dims = ("sample",) + dims
+        coords = dict(coords, sample=np.arange(samples.shape[0]), quantile=quantiles)
+        return xr.Dataset(
+            {
+                "samples": (sample_dims, samples),
+                "mean": (dims, samples.mean(axis=0)),
+                "sd": (dims, samples.std(axis=0, ddof=1) if len(samples) > 1 else 0 * samples[0]),
+                "epistemic_sd": (
+                    dims,
+                    epistemic.std(axis=0, ddof=1) if len(epistemic) > 1 else 0 * epistemic[0],
+                ),
+                "quantiles": (("quantile",) + dims, np.quantile(samples, quantiles, axis=0)),
+                "noise_sd": (("lead", "feature"), self.noise_sd),
+            },
+            coords=coords,
+            attrs={
+                "method": name,
+                "include_noise": int(include_noise),
+                "dropout": self.dropout,
+                "combination": "total variance = variance of MC-dropout passes + noise_sd**2",
+            },
+        )
+
+    def predict_mc(
+        self,
+        series,
+        n_samples: int = 100,
+        seed: int | None = None,
+        *,
+        start: int | None = None,
+        include_noise: bool = True,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        time=None,
+    ) -> xr.Dataset:
+        """Monte-Carlo-dropout predictive distribution of the one-step predictions.
+
+        Each of the ``n_samples`` passes uses a fresh set of dropout masks (shared by all
+        windows of the pass); with ``include_noise`` each sample gets independent
+        Gaussian noise of standard deviation ``noise_sd`` added, so that the samples'
+        variance is the variance of the passes plus ``noise_sd**2``.
+
+        Parameters
+        ----------
+        series : array_like, shape (n_time,) or (n_time, n_features)
+            The series in its own units.
+        n_samples : int, default 100
+            Number of MC-dropout passes.
+        seed : int, optional
+            Seed of the masks and the noise (default: the constructor's ``seed``). The
+            same seed gives bit-identical samples.
+        start : int, optional
+            First target start, as in :meth:`predict`.
+        include_noise : bool, default True
+            Add the aleatoric noise term (predictive intervals); ``False`` gives the
+            epistemic (MC-dropout) spread only.
+        quantiles : sequence of float
+            Quantile levels in [0, 1].
+        time : array_like, shape (n_time,), optional
+            Labels of the time steps, as in :meth:`predict`.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``samples`` (sample, time, lead, feature), ``mean``, ``sd`` (total),
+            ``epistemic_sd`` (spread of the passes without noise), ``quantiles``
+            (quantile, time, lead, feature), all in the series' units, and ``noise_sd``
+            (lead, feature).
+        """
+        n_samples, mask_keys, noise_key = self._mc_keys(n_samples, seed)
+        values, x, target_start = self._prediction_windows(series, start)
+        graphdef, params = self._params()
+        n_windows = x.shape[0]
+        # Activations of one pass: per window and layer, the gate pre-activations and the
+        # output sequence (float32), with a factor 2 for temporaries.
+        per_pass = n_windows * self.window * self.hidden_size * 6 * 4 * 2 * self.num_layers
+        sample_batch = int(max(1, min(n_samples, _MC_MEMORY_BUDGET // max(per_pass, 1))))
+        passes, noisy = _predict_mc(
+            graphdef,
+            params,
+            x,
+            mask_keys,
+            self._noise_scaled(include_noise),
+            noise_key,
+            fused=self.fused,
+            sample_batch=sample_batch,
+        )
+        coords = self._coords(self._time_labels(time, len(values), target_start))
+        return self._summary(
+            self._to_original(noisy),
+            self._to_original(passes),
+            ("time", "lead", "feature"),
+            coords,
+            quantiles,
+            include_noise,
+            "MC dropout, true history",
+        )
+
+    # ------------------------------------------------------------------- forecast --
+    def _forecast_setup(self, history, steps: int):
+        self._require_fitted()
+        if self.n_outputs != self.n_features:
+            raise ForecastConfigError(
+                "recursive forecasts feed predictions back as inputs and need "
+                f"n_outputs == n_features (got {self.n_outputs} and {self.n_features})"
+            )
+        steps = _check_positive_int(steps, "steps")
+        values = as_series(history, self.n_features, name="history")
+        if len(values) < self.window:
+            raise SeriesLengthError(
+                f"history has {len(values)} time steps; a forecast needs at least "
+                f"window={self.window}"
+            )
+        window = jnp.asarray(self.scaler.transform(values[-self.window :]), dtype=jnp.float32)
+        return values, window, steps, -(-steps // self.horizon)
+
+    def _forecast_time(self, time, n_history: int, steps: int):
+        if time is None:
+            return n_history + np.arange(steps)
+        labels = np.asarray(time)
+        if labels.shape != (steps,):
+            raise ForecastConfigError(
+                f"time must have one label per forecast step ({steps}), got {labels.shape}"
+            )
+        return labels
+
+    def forecast(self, history, steps: int, *, time=None) -> xr.DataArray:
+        """Free-running forecast: predictions are fed back as inputs (dropout off).
+
+        Parameters
+        ----------
+        history : array_like, shape (n_time,) or (n_time, n_features)
+            Past values in the series' units; the last ``window`` of them start the
+            recursion.
+        steps : int
+            Number of future time steps.
+        time : array_like, shape (steps,), optional
+            Labels of the forecast times; default: integer indices continuing the
+            history (``n_time, n_time + 1, ...``).
+
+        Returns
+        -------
+        xarray.DataArray, dims (time, feature)
+            Forecasts in the series' units.
+        """
+        values, window, steps, n_calls = self._forecast_setup(history, steps)
+        graphdef, params = self._params()
+        keys = jax.random.split(jax.random.key(0), 1)
+        out = _forecast(
+            graphdef,
+            params,
+            window,
+            keys,
+            jnp.zeros(self.horizon * self.n_features, jnp.float32),
+            jax.random.split(keys[0], (1, n_calls)),
+            fused=self.fused,
+            n_calls=n_calls,
+            horizon=self.horizon,
+            mc=False,
+        )[0, :steps]
+        return xr.DataArray(
+            self.scaler.inverse_transform(np.asarray(out, np.float64)),
+            dims=("time", "feature"),
+            coords={
+                "time": self._forecast_time(time, len(values), steps),
+                "feature": np.arange(self.n_features),
+            },
+            name="forecast",
+            attrs={"method": "recursive, dropout off"},
+        )
+
+    def forecast_mc(
+        self,
+        history,
+        steps: int,
+        n_samples: int = 100,
+        seed: int | None = None,
+        *,
+        include_noise: bool = True,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        time=None,
+    ) -> xr.Dataset:
+        """MC-dropout ensemble of free-running forecasts.
+
+        Each sample path uses one set of dropout masks for all its recursive steps (one
+        thinned network); with ``include_noise`` Gaussian noise of standard deviation
+        ``noise_sd`` is added to each predicted value and the noisy value is fed back.
+
+        Parameters
+        ----------
+        history : array_like, shape (n_time,) or (n_time, n_features)
+            Past values in the series' units.
+        steps : int
+            Number of future time steps.
+        n_samples : int, default 100
+            Number of sample paths.
+        seed : int, optional
+            Seed of the masks and the noise (default: the constructor's ``seed``).
+        include_noise : bool, default True
+            Add and feed back the aleatoric noise term.
+        quantiles : sequence of float
+            Quantile levels in [0, 1].
+        time : array_like, shape (steps,), optional
+            Labels of the forecast times, as in :meth:`forecast`.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``samples`` (sample, time, feature), ``mean``, ``sd``, ``epistemic_sd``
+            (spread of noise-free paths with the same masks), ``quantiles``
+            (quantile, time, feature), in the series' units, and ``noise_sd``.
+        """
+        n_samples, mask_keys, noise_key = self._mc_keys(n_samples, seed)
+        values, window, steps, n_calls = self._forecast_setup(history, steps)
+        graphdef, params = self._params()
+        noise_keys = jax.random.split(noise_key, (n_samples, n_calls))
+        run = partial(
+            _forecast,
+            graphdef,
+            params,
+            window,
+            mask_keys,
+            fused=self.fused,
+            n_calls=n_calls,
+            horizon=self.horizon,
+            mc=True,
+        )
+        noisy = run(self._noise_scaled(include_noise), noise_keys)[:, :steps]
+        clean = run(self._noise_scaled(False), noise_keys)[:, :steps]
+        to_units = self.scaler.inverse_transform
+        coords = {
+            "time": self._forecast_time(time, len(values), steps),
+            "feature": np.arange(self.n_features),
+            "lead": np.arange(1, self.horizon + 1),
+        }
+        return self._summary(
+            to_units(np.asarray(noisy, np.float64)),
+            to_units(np.asarray(clean, np.float64)),
+            ("time", "feature"),
+            coords,
+            quantiles,
+            include_noise,
+            "MC dropout, recursive",
+        )
+
+    # ------------------------------------------------------------------ save/load --
+    def save(self, path) -> Path:
+        """Write weights, scaler, noise sd, split, history and configuration to ``.npz``.
+
+        The file is written atomically (temporary name, then ``os.replace``) and holds
+        only arrays and one JSON string, so it loads with ``allow_pickle=False``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (conventionally ``*.npz``).
+
+        Returns
+        -------
+        pathlib.Path
+            The written path.
+        """
+        self._require_fitted()
+        arrays: dict[str, np.ndarray] = {}
+        for key_path, variable in nnx.to_flat_state(nnx.state(self.network, nnx.Param)):
+            name = _PARAM_PREFIX + "/".join(str(part) for part in key_path)
+            arrays[name] = np.asarray(variable.get_value())
+        arrays["scaler_mean"] = self.scaler.mean
+        arrays["scaler_scale"] = self.scaler.scale
+        arrays["noise_sd"] = np.asarray(self.noise_sd, dtype=np.float64)
+        if self.history is not None:
+            arrays["history_train_loss"] = self.history["train_loss"].values
+            arrays["history_validation_loss"] = self.history["validation_loss"].values
+        meta = {
+            "format_version": _FORMAT_VERSION,
+            "config": self.config(),
+            "split": None if self.split_ is None else self.split_.to_dict(),
+            "best_epoch": None if self.history is None else int(self.history.attrs["best_epoch"]),
+        }
+        arrays["meta_json"] = np.asarray(json.dumps(meta))
+        destination = Path(path)
+        with atomic_path(destination) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        return destination
+
+    @classmethod
+    def load(cls, path) -> RNNForecaster:
+        """Read a forecaster written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        RNNForecaster
+            A fitted forecaster whose predictions are bit-identical to the saved one's.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the file does not exist.
+        MalformedFileError
+            If the file is not a forecaster file, or its weights do not match its
+            configuration.
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except (ValueError, OSError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise MalformedFileError(f"{path} is not a readable .npz file: {error}") from error
+        try:
+            meta = json.loads(str(arrays["meta_json"]))
+            config = meta["config"]
+            if meta["format_version"] != _FORMAT_VERSION:
+                raise MalformedFileError(
+                    f"{path} has format version {meta['format_version']}, "
+                    f"expected {_FORMAT_VERSION}"
+                )
+            forecaster = cls(**config)
+            params = nnx.state(forecaster.network, nnx.Param)
+            for key_path, variable in nnx.to_flat_state(params):
+                name = _PARAM_PREFIX + "/".join(str(part) for part in key_path)
+                stored = arrays[name]
+                if stored.shape != variable.get_value().shape:
+                    raise MalformedFileError(
+                        f"{path}: weight {name} has shape {stored.shape}, the configuration "
+                        f"needs {variable.get_value().shape}"
+                    )
+                variable.set_value(jnp.asarray(stored, dtype=jnp.float32))
+            nnx.update(forecaster.network, params)
+            forecaster.scaler = StandardScaler(
+                mean=arrays["scaler_mean"], scale=arrays["scaler_scale"]
+            )
+            forecaster.noise_sd = np.asarray(arrays["noise_sd"], dtype=np.float64)
+            if meta["split"] is not None:
+                forecaster.split_ = ChronologicalSplit.from_dict(meta["split"])
+            if "history_train_loss" in arrays:
+                train = arrays["history_train_loss"]
+                forecaster.history = xr.Dataset(
+                    {
+                        "train_loss": ("epoch", train),
+                        "validation_loss": ("epoch", arrays["history_validation_loss"]),
+                    },
+                    coords={"epoch": np.arange(len(train))},
+                    attrs={
+                        "best_epoch": meta["best_epoch"],
+                        "units": "mean squared error of standardised values",
+                    },
+                )
+        except KeyError as error:
+            raise MalformedFileError(f"{path} lacks the entry {error} of a forecaster file") from error
+        return forecaster

@@ -1,0 +1,99 @@
+"""Run every gallery script ``examples/plot_*.py`` as a subprocess at its small size.
+
+Each example runs in a fresh interpreter with ``CI=1``, ``BAYESCORE_EXAMPLE_SIZE=small``
+and ``MPLBACKEND=Agg`` (the size convention is in ``examples/README.md``) and must exit
+with status 0. Examples whose small size still takes longer than about 20 s are listed in
+``SLOW_EXAMPLES`` and marked slow. Examples that read reference data are found by the
+names of the data entry points in their source; without a data directory they are
+skipped (under CI the ``shared_data`` fixture turns that into a failure).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
+
+#: Examples whose small size takes longer than ~20 s on one core: name -> reason.
+#: The documentation build (``mkdocs build --strict``) runs every example, slow ones too.
+SLOW_EXAMPLES: dict[str, str] = {
+    "plot_gufm1_flow.py": "~20 s of CPU at the small size (flow series over gufm1 epochs)",
+}
+
+#: Source text that marks an example as reading reference data through bayescore.datasets.
+_DATA_PATTERN = re.compile(
+    r"load_gufm1|bayescore\.datasets|datasets\.fetch|\bfetch\(|BAYESCORE_DATA|"
+    r"padm2m|sint2000|gufm1_data"
+)
+
+#: Wall-clock limit of one example (s); a hang fails the test instead of blocking CI.
+TIMEOUT_S = 900
+
+
+def _params():
+    params = []
+    for path in EXAMPLES:
+        marks = [pytest.mark.slow] if path.name in SLOW_EXAMPLES else []
+        params.append(pytest.param(path, id=path.stem, marks=marks))
+    return params
+
+
+def needs_reference_data(path: Path) -> bool:
+    """True if the example's source reads reference data (gufm1, dipole series)."""
+    return bool(_DATA_PATTERN.search(path.read_text(encoding="utf-8")))
+
+
+def test_examples_found():
+    """The gallery is not empty and every listed slow example exists."""
+    assert EXAMPLES, f"no examples/plot_*.py found in {EXAMPLES_DIR}"
+    names = {path.name for path in EXAMPLES}
+    assert set(SLOW_EXAMPLES) <= names, set(SLOW_EXAMPLES) - names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_example_has_gallery_title(path: Path):
+    """mkdocs-gallery needs a module docstring: a title line underlined with '=', then text."""
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    assert docstring, f"{path.name}: no module docstring"
+    lines = docstring.strip().splitlines()
+    assert len(lines) >= 3, f"{path.name}: docstring needs a title, an '=' underline and text"
+    title, rule = lines[0].strip(), lines[1].strip()
+    assert title and set(rule) == {"="}, f"{path.name}: title line must be underlined by '='"
+    assert len(rule) >= len(title), f"{path.name}: the '=' underline is shorter than the title"
+
+
+@pytest.mark.parametrize("path", _params())
+def test_example_runs(path: Path, request, tmp_path):
+    env = dict(os.environ)
+    if needs_reference_data(path):
+        # Skips without data (fails under CI) and sets BAYESCORE_DATA for this session.
+        env["BAYESCORE_DATA"] = str(request.getfixturevalue("shared_data"))
+    env.update(
+        {
+            "CI": env.get("CI") or "1",
+            "BAYESCORE_EXAMPLE_SIZE": "small",
+            "MPLBACKEND": "Agg",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp_path,  # anything an example writes stays out of the checkout
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"{path.name} exited with status {result.returncode}\n"
+        f"--- stdout (tail) ---\n{result.stdout[-4000:]}\n"
+        f"--- stderr (tail) ---\n{result.stderr[-4000:]}"
+    )
