@@ -87,6 +87,39 @@ def _brute_force(design, gdot, weights, damping, norm_weights):
     return mean, covariance
 
 
+def test_lesur_weights_follow_the_paper_at_the_cmb():
+    """Eqs. 24-29 evaluated at the CMB, step by step, then converted to coefficients at a."""
+    gdot = _sv(lmax=LB)
+    ratio = 6371.2 / C
+    weights = sv_weights(gdot, lmax_sv=LSV, truncation_variance=0.5)
+    degree, _, _ = degree_order_arrays(LSV)
+    for ell in range(1, LSV + 1):
+        w_l = (ell + 1) ** 2 / (2 * ell + 1)  # eq. 25
+        if ell <= LB:
+            cmb = ratio ** (ell + 2) * gdot[degree[:NB] == ell]
+            spectrum = (ell + 1) * np.sum(cmb**2)  # Lowes spectrum at the CMB
+            variance = spectrum / ((ell + 1) * (2 * ell + 1))  # eq. 26, k = 1
+        else:
+            variance = ratio ** (2 * ell + 4) * 0.5 / ((ell + 1) * (2 * ell + 1))  # eq. 27
+        cmb_weight = w_l / variance  # eqs. 28-29
+        # a weight on CMB coefficients is (a/c)^(2l+4) times that on coefficients at a
+        expected = ratio ** (2 * ell + 4) * cmb_weight
+        np.testing.assert_allclose(weights[degree == ell], expected, rtol=1e-12)
+    # trailing zero degrees (a model of lower degree padded with zeros) are not modelled:
+    # they take the truncation branch, exactly as a shorter vector does
+    n_two = 8  # coefficients of degrees 1 and 2
+    padded = np.concatenate([gdot[:n_two], np.zeros(NB - n_two)])
+    np.testing.assert_allclose(
+        sv_weights(padded, lmax_sv=LSV), sv_weights(gdot[:n_two], lmax_sv=LSV), rtol=1e-14
+    )
+    # ... also when the padding holds rounding residue (as a spline evaluation leaves)
+    residue = padded + np.where(np.arange(NB) >= n_two, 1e-15, 0.0)
+    np.testing.assert_allclose(
+        sv_weights(residue, lmax_sv=LSV), sv_weights(gdot[:n_two], lmax_sv=LSV), rtol=1e-14
+    )
+    np.testing.assert_allclose(sv_weights(gdot, lmax_sv=LSV, scheme="uniform"), 1.0)
+
+
 def test_gaussian_posterior_random_matrix():
     rng = np.random.default_rng(0)
     design = rng.normal(size=(40, 12))
@@ -337,6 +370,11 @@ def test_bad_inputs():
         invert_flow(g, gdot, LF, target_rms=1e12)
     with pytest.raises(EpochOutOfRangeError):
         invert_flow_series(LinearModel(), [1899.0, 1901.0], LF, damping=1.0)
+    holed = LinearModel()
+    holed.gdot0[3:8] = 0.0  # no SV at degree 2 at any epoch: Lesur weights undefined
+    holed.gdot1[3:8] = 0.0
+    with pytest.raises(ValueError, match="epoch 1903: .*zero power at degree"):
+        invert_flow_series(holed, [1903.0, 1904.0], LF, damping=1.0)
     with pytest.raises(ValueError, match="strictly increasing"):
         invert_flow_series(LinearModel(), [1905.0, 1901.0], LF, damping=1.0, temporal_damping=1.0)
 

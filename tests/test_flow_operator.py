@@ -370,3 +370,31 @@ def test_bad_input():
         field_matrix(np.zeros(15), LB)
     with pytest.raises(NonFiniteError):
         field_matrix((t, np.full(t.size, np.nan)), LB)
+
+
+# ---------------------------------------------------------------------- realistic field
+def test_gufm1_field_identities(shared_data):
+    """With the gufm1 field of 1980 (L_B = 14, dipole ~3e4 nT, degree 14 ~0.1 nT):
+    a solid-body rotation drifts every harmonic exactly, and a random toroidal flow
+    (L_F = 4, ~10 km/yr) conserves the CMB integral of Br^2, to rounding."""
+    from bayescore.fields import load_gufm1
+
+    g = np.asarray(load_gufm1().coeffs(1980.0))
+    lb, lf = 14, 4
+    assert g.size == lb * (lb + 2)
+    w = 0.2 * np.pi / 180  # westward drift of 0.2 degree/yr: angular rate -w (rad/yr)
+    flow = Flow.solid_body_rotation(-w, lmax=lf)
+    gdot = np.asarray(sv_from_flow(g, flow.t, flow.s, lmax_sv=lb))
+    _, order, is_sine = degree_order_arrays(lb)
+    cos_pos = np.flatnonzero(~is_sine & (order > 0))
+    expected = np.zeros_like(g)
+    expected[cos_pos] = order[cos_pos] * w * g[cos_pos + 1]
+    expected[cos_pos + 1] = -order[cos_pos] * w * g[cos_pos]
+    _assert_close(gdot, expected)
+    t = _random(lf, 40, 10.0)
+    gdot = np.asarray(sv_from_flow(g, t, np.zeros_like(t)))
+    degree = degree_order_arrays(lb + lf)[0]
+    g_full = np.zeros(gdot.size)
+    g_full[: g.size] = g
+    terms = (degree + 1) ** 2 * (A / C) ** (2 * degree + 4) / (2 * degree + 1) * g_full * gdot
+    assert abs(terms.sum()) < RTOL * np.abs(terms).sum()

@@ -96,29 +96,39 @@ def test_scaler_statistics_and_round_trip():
 # ------------------------------------------------------------------------- network --
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_fused_scan_equals_nnx_rnn(cell):
-    """The fused hot path computes the same function as nnx.RNN over the same cells."""
+    """The wavefront scan computes the same function, and gradient, as nnx.RNN."""
     import jax
+    import jax.numpy as jnp
     from flax import nnx
 
-    model = RNNForecaster(cell=cell, hidden_size=8, num_layers=2, window=7, n_features=2)
+    model = RNNForecaster(cell=cell, hidden_size=8, num_layers=3, window=7, n_features=2)
     graphdef, params = nnx.split(model.network)
 
+    def output(params, x, key, fused):
+        return nnx.merge(graphdef, params)(x, dropout_key=key, fused=fused)
+
     @jax.jit
-    def both(params, x, key):
-        outputs = []
-        for dropout_key in (None, key):
-            for fused in (True, False):
-                network = nnx.merge(graphdef, params)
-                outputs.append(network(x, dropout_key=dropout_key, fused=fused))
-        return outputs
+    def compare(params, x, key):
+        values = [output(params, x, k, fused) for k in (None, key) for fused in (True, False)]
+        grads = [
+            jax.grad(lambda p, f=fused: jnp.sum(jnp.sin(output(p, x, key, f))))(params)
+            for fused in (True, False)
+        ]
+        return values, grads
 
     x = np.random.default_rng(3).normal(size=(5, 7, 2)).astype(np.float32)
-    plain, plain_ref, masked, masked_ref = map(np.asarray, both(params, x, jax.random.key(11)))
+    values, grads = compare(params, x, jax.random.key(11))
+    plain, plain_ref, masked, masked_ref = map(np.asarray, values)
     assert plain.dtype == np.float32 and plain.shape == (5, 2)
     # float32 sums in a different order: agreement to a few ulps of O(1) values.
     np.testing.assert_allclose(plain, plain_ref, rtol=0, atol=2e-6)
     np.testing.assert_allclose(masked, masked_ref, rtol=0, atol=2e-6)
     assert not np.allclose(masked, plain)
+    fused_grads, reference_grads = (jax.tree.leaves(g) for g in grads)
+    assert len(fused_grads) == len(reference_grads) == len(jax.tree.leaves(params))
+    for g_fused, g_reference in zip(fused_grads, reference_grads, strict=True):
+        # Gradients of O(1) sums of O(1) terms: float32 reordering only.
+        np.testing.assert_allclose(np.asarray(g_fused), np.asarray(g_reference), atol=1e-5)
 
 
 # -------------------------------------------------------------- what must be shown --

@@ -152,12 +152,11 @@ def flow_statistics(t, s, core_radius: float = CORE_RADIUS_KM) -> dict:
     sym = jnp.sum(w * t**2 * parity_odd, axis=-1) + jnp.sum(w * s**2 * ~parity_odd, axis=-1)
     zonal_odd = (order == 0) & (degree % 2 == 1)
     zonal = jnp.sum(w * t**2 * zonal_odd, axis=-1)
-    index_l0 = {ell_: int(np.flatnonzero((degree == ell_) & (order == 0))[0]) for ell_ in degree}
-    t10 = t[..., index_l0[1]]
-    lod = 0.0
-    for ell_, factor in LOD_ZONAL_COEFFICIENTS.items():
-        if ell_ <= lmax:
-            lod = lod + factor * t[..., index_l0[ell_]]
+    t10 = t[..., 0]  # the first coefficient is t_10
+    lod_weights = np.zeros(degree.size)
+    for ell_, factor in LOD_ZONAL_COEFFICIENTS.items():  # table of 4 entries
+        lod_weights[(degree == ell_) & (order == 0)] = LOD_FACTOR_MS * factor
+    lod = t @ jnp.asarray(lod_weights)
     return {
         "kinetic_energy": ke,
         "kinetic_energy_toroidal": ke_t,
@@ -167,7 +166,7 @@ def flow_statistics(t, s, core_radius: float = CORE_RADIUS_KM) -> dict:
         "geostrophic_fraction": sym / ke,
         "zonal_geostrophic_fraction": zonal / ke,
         "solid_body_drift": jnp.rad2deg(t10 / core_radius),
-        "lod_change": LOD_FACTOR_MS * lod,
+        "lod_change": lod,
         "toroidal_spectrum": tor_spec,
         "poloidal_spectrum": pol_spec,
     }

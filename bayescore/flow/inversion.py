@@ -52,6 +52,7 @@ from bayescore.flow.norms import (
     piecewise_linear_temporal_precision,
     temporal_weights,
 )
+from bayescore.flow.weights import sv_model_degree
 from bayescore.sh.indexing import coefficient_labels, degree_order_arrays, lmax_from_size
 
 __all__ = [
@@ -83,13 +84,6 @@ def _posterior(design, data, data_precision, prior_precision):
     mean = cho_solve(factor, weighted.T @ data)
     covariance = cho_solve(factor, jnp.eye(normal.shape[0], dtype=normal.dtype))
     return mean, 0.5 * (covariance + covariance.T)
-
-
-@jax.jit
-def _posterior_mean(design, data, data_precision, prior_precision):
-    weighted = design * data_precision[:, None]
-    normal = design.T @ weighted + jnp.diag(prior_precision)
-    return cho_solve(cho_factor(normal, lower=True), weighted.T @ data)
 
 
 def gaussian_posterior(design, data, data_precision, prior_precision):
@@ -503,6 +497,8 @@ def _setup(
             f"the SV reaches degree {lmax_gdot}, above the equations' degree lmax_sv={lmax_sv}"
         )
     weights = _resolve_weights(sv_weights, gdot, lmax_sv, truncation_variance)
+    if np.any(gdot):
+        lmax_gdot = sv_model_degree(gdot)  # degrees padded with zeros are not modelled
     n_sv = lmax_sv * (lmax_sv + 2)
     gdot = _pad(gdot, n_sv)
     if design is None:
@@ -545,8 +541,9 @@ def invert_flow(
     g : array_like, shape (L_B (L_B + 2),)
         Main-field Gauss coefficients at a = 6371.2 km, nT.
     gdot : array_like, shape (L (L + 2),)
-        SV coefficients at a, nT/yr, with L <= L_SV. Its degree L is the L_B of the SV
-        weights: above it the SV is unknown (zero with the truncation variance).
+        SV coefficients at a, nT/yr, with L <= L_SV. Its highest degree with non-zero
+        power is the L_B of the SV weights: above it the SV is unknown (zero with the
+        truncation variance).
     lmax_flow : int
         Maximum degree L_F of t and s.
     norm : {"strong", "weak", "energy"}
@@ -1220,8 +1217,8 @@ def invert_flow_series(
     problems = []
     designs = flow_design_matrix(fields, int(lmax_flow), lmax_sv_)
     for k in range(n_epochs):
-        problems.append(
-            _setup(
+        try:
+            problem = _setup(
                 fields[k],
                 svs[k],
                 lmax_flow,
@@ -1231,7 +1228,9 @@ def invert_flow_series(
                 truncation_variance,
                 design=designs[k],
             )
-        )
+        except ValueError as error:  # name the epoch (its subclasses keep their type)
+            raise type(error)(f"epoch {epochs[k]:g}: {error}") from error
+        problems.append(problem)
     gdot = np.stack([p.gdot for p in problems])
     weights = np.stack([p.weights for p in problems])
     norm_weights = problems[0].norm_weights

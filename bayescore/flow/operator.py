@@ -25,11 +25,17 @@ Two independent implementations are used:
   (``nlat = (L_B + L_F + L_SV) // 2 + 1``, ``nlon > L_B + L_F + L_SV``), so the result is
   exact to rounding.
 * :func:`frozen_flux_matrix` and :func:`field_matrix` assemble the matrices column by
-  column in latitude-Fourier space: the product of a general field with a single basis
-  harmonic ``P_j(theta) cos/sin(m_j phi)`` is a shift of the field's Fourier coefficients
-  by ``+-m_j`` (a gather, no FFT), and all columns are projected at once by one batched
-  product over the order m (``einsum`` over the Gauss nodes). The cost is dominated by
-  that product, about ``2 x 2 (L_SV+1)^2 nlat n_columns`` flops.
+  column in latitude-Fourier space. A column (one basis harmonic of the flow, or of the
+  field) is a sum of three known fields (dBr/dtheta, (1/sin) dBr/dphi, Br; or u_theta,
+  u_phi, div_1 u) times latitude profiles of the basis harmonic times cos or sin(m_j phi).
+  A field times cos/sin(m_j phi) is a shift of its Fourier coefficients by +-m_j (a
+  "slab", built once for every m_j by a gather with constant indices, no FFT); columns
+  sharing slabs are grouped, so each group is a broadcast product of its profiles with
+  two slab sets. The columns' CMB SV is folded about the equator (P_l^m(-x) =
+  (-1)^(l+m) P_l^m(x) on the symmetric Gauss nodes) and projected by batched matrix
+  products over the order m that contract the ``nlat / 2`` folded nodes, in blocks of
+  columns (``lax.map``). The cost is dominated by those products, about
+  ``2 n_sv n_columns nlat / 2`` flops plus ~30% padding of the (l, m) triangle.
 
 All functions are jit-compiled once per set of degrees (cached), differentiable, accept
 leading batch dimensions and work under ``jax.vmap``.
@@ -38,7 +44,7 @@ leading batch dimensions and work under ``jax.vmap``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -149,7 +155,7 @@ def _laplacian_eigen(lmax: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- matrix-free path
-def _sv_core(g, t, s, *, grid, lmax_sv):
+def _sv_core(g, t, s, *, grid):
     """dBr/dt at c on the grid (nT/yr) for 1-D g, t, s."""
     gc = g * _field_scale(lmax_from_size(g.shape[-1]))
     lap = _laplacian_eigen(lmax_from_size(t.shape[-1]))
@@ -170,7 +176,7 @@ def _sv_core(g, t, s, *, grid, lmax_sv):
 @lru_cache(maxsize=64)
 def _compiled_sv(grid: GaussLegendreGrid, lmax_sv: int):
     def core(g, t, s):
-        values = _sv_core(g, t, s, grid=grid, lmax_sv=lmax_sv)
+        values = _sv_core(g, t, s, grid=grid)
         bdot = grid.analysis(values, lmax_sv)
         return bdot * _sv_scale(lmax_sv)
 
@@ -179,7 +185,7 @@ def _compiled_sv(grid: GaussLegendreGrid, lmax_sv: int):
 
 @lru_cache(maxsize=64)
 def _compiled_grid_sv(grid: GaussLegendreGrid):
-    core = lambda g, t, s: _sv_core(g, t, s, grid=grid, lmax_sv=None)  # noqa: E731
+    core = partial(_sv_core, grid=grid)
     return jax.jit(jnp.vectorize(core, signature="(b),(f),(f)->(i,k)"))
 
 
@@ -234,7 +240,8 @@ def cmb_sv_on_grid(g, t, s, grid: GaussLegendreGrid | None = None):
     t, s : array_like, shape (..., L_F(L_F+2))
         Flow coefficients (km/yr).
     grid : GaussLegendreGrid, optional
-        Default ``operator_grid(L_B, L_F)``.
+        Default ``operator_grid(L_B, L_F)`` (exact projection up to L_SV = L_B + L_F);
+        any grid with ``lmax >= max(L_B, L_F)`` is accepted.
 
     Returns
     -------
@@ -245,10 +252,15 @@ def cmb_sv_on_grid(g, t, s, grid: GaussLegendreGrid | None = None):
     """
     lmax_field = _check_field(g)
     lmax_flow = check_flow_coefficients(t, s)
-    lmax_sv = lmax_field + lmax_flow
-    grid = _check_grid(grid, lmax_field, lmax_flow, 1 if grid is not None else lmax_sv)
-    if grid.lmax < max(lmax_field, lmax_flow):
-        raise ValueError(f"{grid!r} has lmax below the field/flow degree")
+    if grid is None:
+        grid = operator_grid(lmax_field, lmax_flow)
+    elif not isinstance(grid, GaussLegendreGrid):
+        raise TypeError(f"grid must be a GaussLegendreGrid, got {type(grid).__name__}")
+    elif grid.lmax < max(lmax_field, lmax_flow):
+        raise ValueError(
+            f"{grid!r} cannot synthesise degree {max(lmax_field, lmax_flow)} (its lmax is "
+            f"{grid.lmax})"
+        )
     values = _compiled_grid_sv(grid)(jnp.asarray(g), jnp.asarray(t), jnp.asarray(s))
     return values, grid
 
@@ -286,7 +298,9 @@ def _projection_plan(grid: GaussLegendreGrid, lmax_sv: int):
     degree, order, is_sine = degree_order_arrays(lmax_sv)
     parity = (degree + order) % 2
     row = (degree - order - parity) // 2
-    edges = np.linspace(0, lmax_sv + 1, min(ORDER_GROUPS, lmax_sv + 1) + 1).astype(int)
+    # a group per ~12 orders at most ORDER_GROUPS (small cases: one group, short compiles)
+    n_groups = max(1, min(ORDER_GROUPS, (lmax_sv + 1) // 12))
+    edges = np.linspace(0, lmax_sv + 1, n_groups + 1).astype(int)
     tables, gathers, picked = [], [], []
     for m0, m1 in zip(edges[:-1], edges[1:], strict=True):
         group_tables, group_gathers = [], []
@@ -312,7 +326,7 @@ def _projection_plan(grid: GaussLegendreGrid, lmax_sv: int):
 
 @lru_cache(maxsize=64)
 def _column_plan(grid: GaussLegendreGrid, kind: str, lmax_col: int):
-    """Constants of the column-by-column assembly, grouped in blocks of columns.
+    """Constants of the column-by-column assembly, with columns grouped to share slabs.
 
     Every column is a sum of three terms, each a known field times a latitude profile
     ``lam(theta)`` times ``cos(m_j phi)`` or ``sin(m_j phi)``. With, for the basis
@@ -328,22 +342,22 @@ def _column_plan(grid: GaussLegendreGrid, kind: str, lmax_col: int):
       grad_1 Br_j = f_j (dP_j same, rho_j flip), f_j = (l_j+1)(a/c)^(l_j+2)
       -> -(f_j / c)(dP u_theta same + rho u_phi flip + P div_1 u same).
 
-    A profile is even or odd about the equator (P_j and P_j/sin have the parity of
-    l_j + m_j, dP_j the other), so only its northern half (and equator) is kept, and the
-    folded column is ``lam x (slab folded with the same parity)`` for the even part and
-    with the other parity for the odd part.
+    Columns of the same kind, trig function and order m_j multiply the same three
+    "field x trig(m_j phi)" slabs; they differ only by their profiles. Columns are put in
+    groups of L+1: the orders m_j and L+1-m_j (with L+1-m_j and m_j degrees each) share
+    a group, so a group needs two slab sets and a per-column choice between them, and no
+    gather per column.
 
-    Returns ``((lam, slab_even, slab_odd), ncol)``: ``lam`` (nblk, 3, B, h+odd) and the
-    indices (nblk, 3, B) of the folded "field x trig(m_j phi)" slabs (``fold x S + sine x
-    (L+1) + m_j`` with S = 2(L+1) slabs per fold); columns padded with zero profiles to
-    a multiple of the block size B.
+    Returns ``((lam, slab_a, slab_b, use_b), position)``: per block of groups, the
+    profiles ``lam`` (nblk, k, 3, n_g, nlat), the slab indices (nblk, k, 3) of the two
+    orders of each group, the choice (nblk, k, n_g); ``position[c]`` is the place of
+    original column c in the grouped, flattened output.
     """
     degree, order, is_sine = degree_order_arrays(lmax_col)
     P = grid.legendre[:, degree, order].T  # (n, nlat)
     dP = grid.legendre_derivative[:, degree, order].T
     # d cos(m phi)/dphi = -m sin(m phi); d sin(m phi)/dphi = +m cos(m phi)
     rho = (grid.legendre_over_sin[:, degree, order] * np.where(is_sine, order, -order)).T
-    even = (degree + order) % 2 == 0  # parity of P_j and rho_j; dP_j has the other one
     same, flip = is_sine, ~is_sine
     if kind == "flow":
         lap = (degree * (degree + 1.0))[:, None]
@@ -358,93 +372,131 @@ def _column_plan(grid: GaussLegendreGrid, kind: str, lmax_col: int):
         use_sin = np.stack(
             [np.concatenate([flip, same]), np.concatenate([same, flip]), np.tile(same, 2)]
         )
-        lam_even = np.stack(
-            [np.concatenate([even, ~even]), np.concatenate([~even, even]), np.tile(even, 2)]
-        )
-        order = np.tile(order, 2)
+        column_kind = np.repeat([0, 1], degree.size)
+        order, is_sine = np.tile(order, 2), np.tile(is_sine, 2)
     elif kind == "field":
         scale = -(_field_scale(lmax_col) / _C)[:, None]
         lam = np.stack([dP * scale, rho * scale, P * scale])
         use_sin = np.stack([same, flip, same])
-        lam_even = np.stack([~even, even, even])
+        column_kind = np.zeros(degree.size, dtype=int)
     else:  # pragma: no cover - internal
         raise ValueError(kind)
-    n_slabs = 2 * (lmax_col + 1)
-    slab = use_sin * (lmax_col + 1) + order[None, :]
-    # folded slabs are stored [plus fold | minus fold]: an even profile takes the plus
-    # fold for the even part and the minus fold for the odd part, an odd profile the
-    # reverse
-    slab_even = slab + n_slabs * ~lam_even
-    slab_odd = slab + n_slabs * lam_even
-    ncol = order.size
-    block = min(COLUMN_BLOCK, ncol)
-    nblk = -(-ncol // block)
-    pad = nblk * block - ncol
-    nodes = grid.nlat // 2 + grid.nlat % 2
-    lam = np.pad(lam[..., :nodes], ((0, 0), (0, pad), (0, 0)))
-
-    def blocks(a):  # (3, ncol_padded, ...) -> (nblk, 3, B, ...)
-        a = a.reshape((3, nblk, block) + a.shape[2:])
-        return np.ascontiguousarray(np.swapaxes(a, 0, 1))
-
-    plan = (
-        blocks(lam),
-        blocks(np.pad(slab_even, ((0, 0), (0, pad))).astype(np.int32)),
-        blocks(np.pad(slab_odd, ((0, 0), (0, pad))).astype(np.int32)),
-    )
-    for arr in plan:
+    slab = use_sin * (lmax_col + 1) + order[None, :]  # (3, ncol)
+    size = lmax_col + 1
+    pairs = [(m, size - m) for m in range(1, size // 2 + 1)]
+    if size % 2 == 0:  # the middle order m = size / 2 pairs with itself: keep it alone
+        pairs[-1] = (size // 2,)
+    groups = []  # lists of original columns, part-a columns first
+    for k in np.unique(column_kind):
+        for sine in (False, True):
+            for pair in ([(0,)] if not sine else []) + pairs:
+                members = [
+                    np.flatnonzero((column_kind == k) & (is_sine == sine) & (order == m))
+                    for m in pair
+                ]
+                groups.append(members)
+    n_g = size
+    per_block = max(1, COLUMN_BLOCK // n_g)
+    nblk = -(-len(groups) // per_block)
+    n_groups = nblk * per_block
+    nlat = grid.nlat
+    lam_g = np.zeros((n_groups, 3, n_g, nlat))
+    slab_a = np.zeros((n_groups, 3), dtype=np.int32)
+    slab_b = np.zeros((n_groups, 3), dtype=np.int32)
+    use_b = np.zeros((n_groups, n_g), dtype=bool)
+    position = np.zeros(order.size, dtype=np.int64)
+    for gi, members in enumerate(groups):  # one-off table construction
+        cols = np.concatenate(members)
+        assert cols.size <= n_g
+        lam_g[gi, :, : cols.size] = lam[:, cols]
+        slab_a[gi] = slab[:, members[0][0]]
+        slab_b[gi] = slab[:, members[-1][0]]
+        use_b[gi, members[0].size : cols.size] = True
+        position[cols] = gi * n_g + np.arange(cols.size)
+    plan = tuple(a.reshape((nblk, per_block) + a.shape[1:]) for a in (lam_g, slab_a, slab_b, use_b))
+    for arr in plan + (position,):
         arr.setflags(write=False)
-    return plan, ncol
+    return plan, position
+
+
+def _slabs(fields, lmax_col: int, lmax_sv: int):
+    """Fourier coefficients (orders 0..L_SV) of each field times cos/sin(m_j phi).
+
+    With the two-sided coefficients f_k of a field (f_{-k} = conj f_k),
+    ``f cos(mj phi) -> (f_{m-mj} + f_{m+mj}) / 2`` and
+    ``f sin(mj phi) -> -i (f_{m-mj} - f_{m+mj}) / 2``: a gather with constant indices,
+    exact (no FFT rounding in the orders where the product vanishes).
+
+    Parameters: ``fields`` (..., nlat, K+1) one-sided latitude-Fourier coefficients.
+    Returns (..., S, nlat, L_SV+1) complex with S = 2(L_col+1) slabs, ``sine x (L_col+1)
+    + m_j``.
+    """
+    k = fields.shape[-1] - 1
+    shift = lmax_sv + max(k, lmax_col)
+    pad = [(0, 0)] * (fields.ndim - 1) + [(shift - k, shift - k)]
+    two_sided = jnp.pad(jnp.concatenate([jnp.conj(fields[..., :0:-1]), fields], -1), pad)
+    m_j = np.tile(np.arange(lmax_col + 1), 2)[:, None]
+    m_out = np.arange(lmax_sv + 1)[None, :]
+    lower = two_sided[..., m_out - m_j + shift]  # (..., nlat, S, M)
+    upper = two_sided[..., m_out + m_j + shift]
+    is_sine = (np.arange(m_j.size) > lmax_col)[:, None]
+    slabs = jnp.where(is_sine, -0.5j * (lower - upper), 0.5 * (lower + upper))
+    return jnp.moveaxis(slabs, -3, -2)
+
+
+def _fold(q, nlat: int):
+    """Fold the last axis (nodes) about the equator: (even (..., h+odd), odd (..., h))."""
+    half, odd = nlat // 2, nlat % 2
+    north, south = q[..., :half], q[..., ::-1][..., :half]
+    even = north + south
+    if odd:
+        even = jnp.concatenate([even, q[..., half : half + 1]], axis=-1)
+    return even, north - south
 
 
 def _assemble(grid, fields, kind: str, lmax_col: int, lmax_sv: int):
     """Matrix (n_sv, ncol) of Gauss-coefficient SV at a, one column per basis harmonic.
 
     ``fields`` (3, nlat, K+1): latitude-Fourier coefficients of the three known fields
-    of ``_column_plan``. Each field is multiplied on the grid by cos(m_j phi) and
-    sin(m_j phi) for every order m_j and transformed by FFT in longitude once (the
-    "slabs", orders m <= L_SV), then folded about the equator. A column is a sum of
-    three gathered slabs weighted by its latitude profiles, and all columns are projected
-    by batched products over the order m (and real/imaginary part) contracting the
-    folded Gauss nodes, in blocks of columns.
+    of ``_column_plan``. Each field times cos(m_j phi) and sin(m_j phi), for every order
+    m_j, is a "slab" of Fourier coefficients (orders m <= L_SV). A group of columns sums
+    three slabs weighted by each column's latitude profiles (broadcast products); the
+    columns are folded about the equator and projected by batched matrix products over
+    the order m (and real/imaginary part) that contract the folded Gauss nodes.
     """
-    (lam, slab_even, slab_odd), ncol = _column_plan(grid, kind, lmax_col)
+    (lam, slab_a, slab_b, use_b), position = _column_plan(grid, kind, lmax_col)
     tables, gathers, permutation = _projection_plan(grid, lmax_sv)
-    m_j = np.arange(lmax_col + 1)[:, None] * grid.longitude
-    trig = np.concatenate([np.cos(m_j), np.sin(m_j)])  # (S, nlon)
-    values = grid.fourier_to_grid(fields)  # (3, nlat, nlon)
-    slabs = grid.grid_to_fourier(values[:, None] * trig[None, :, None, :], lmax_sv)
-    # (3, S, nlat, M) complex -> (3, S, 2M, nlat) real, axis 2 = 2 m + (0 real, 1 imag):
-    # a column gathers whole contiguous (2M, nodes) slabs
+    slabs = _slabs(fields, lmax_col, lmax_sv)  # (3, S, nlat, M) complex
+    # -> (3, S, 2M, nlat) real, axis 2 = 2 m + (0 real, 1 imag)
     slabs = jnp.stack([jnp.real(slabs), jnp.imag(slabs)], axis=-1)
     slabs = jnp.swapaxes(slabs.reshape(slabs.shape[:3] + (-1,)), 2, 3)
-    half, odd = grid.nlat // 2, grid.nlat % 2
-    north, south = slabs[..., : half + odd], slabs[..., ::-1][..., : half + odd]
-    if odd:  # the equator node counts once in the even part
-        south = south.at[..., half].set(0.0)
-    folded = jnp.concatenate([north + south, north - south], axis=1)  # (3, 2S, 2M, h+odd)
+    terms = np.arange(3)
 
     def one_block(params):
-        lam, slab_even, slab_odd = params  # (3, B, h+odd), (3, B), (3, B)
-        q_even = sum(lam[t][:, None, :] * folded[t][slab_even[t]] for t in range(3))
-        q_odd = sum(
-            lam[t][:, None, :half] * folded[t][slab_odd[t], :, :half] for t in range(3)
-        )  # (B, 2M, nodes)
+        lam, slab_a, slab_b, use_b = params  # (k, 3, n_g, nlat), (k, 3), (k, 3), (k, n_g)
+        set_a = slabs[terms, slab_a]  # (k, 3, 2M, nlat)
+        set_b = slabs[terms, slab_b]
+        choice = use_b[:, :, None, None]
+        q = sum(
+            lam[:, t, :, None, :] * jnp.where(choice, set_b[:, t, None], set_a[:, t, None])
+            for t in range(3)
+        )  # (k, n_g, 2M, nlat)
+        q_even, q_odd = _fold(q.reshape((-1,) + q.shape[2:]), grid.nlat)
         pieces = []
         for group_tables, group_gathers in zip(tables, gathers, strict=True):
-            for table, (m0, m1, batch, row, sign), q in zip(
+            for table, (m0, m1, batch, row, sign), folded in zip(
                 group_tables, group_gathers, (q_even, q_odd), strict=True
             ):
-                product = jnp.einsum("mri,cmi->mcr", table, q[:, 2 * m0 : 2 * m1])
+                product = jnp.einsum("mri,cmi->mcr", table, folded[:, 2 * m0 : 2 * m1])
                 pieces.append(product[batch, :, row] * sign[:, None])
-        return jnp.concatenate(pieces, axis=0)[permutation]  # (n_sv, B)
+        return jnp.concatenate(pieces, axis=0)[permutation]  # (n_sv, k n_g)
 
     if lam.shape[0] == 1:
-        out = one_block((lam[0], slab_even[0], slab_odd[0]))
+        out = one_block(tuple(p[0] for p in (lam, slab_a, slab_b, use_b)))
     else:
-        out = jax.lax.map(one_block, (lam, slab_even, slab_odd))  # (nblk, n_sv, B)
+        out = jax.lax.map(one_block, (lam, slab_a, slab_b, use_b))  # (nblk, n_sv, k n_g)
         out = jnp.moveaxis(out, 0, 1).reshape(out.shape[1], -1)
-    return out[:, :ncol] * _sv_scale(lmax_sv)[:, None]
+    return out[:, position] * _sv_scale(lmax_sv)[:, None]
 
 
 def _flow_matrix_core(g, *, grid, lmax_flow, lmax_sv):

@@ -37,10 +37,23 @@ from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size, n_coefficients
 
-__all__ = ["SCHEMES", "sv_weights", "sv_weights_from_power", "sv_degree_power"]
+__all__ = [
+    "NEGLIGIBLE_POWER_RATIO",
+    "SCHEMES",
+    "sv_weights",
+    "sv_weights_from_power",
+    "sv_degree_power",
+    "sv_model_degree",
+]
 
 #: Weighting schemes of :func:`sv_weights`.
 SCHEMES = ("lesur", "uniform", "cmb")
+
+#: Power of a degree, relative to the largest degree power, below which the degree is
+#: treated as absent (zero): 1e-24 in power is 1e-12 in amplitude, far below any modelled
+#: SV (gufm1's degree 14 is 1e-7 of its degree 1 in power) and far above the rounding
+#: residue (~1e-32) that a spline evaluation leaves in coefficients that are exactly zero.
+NEGLIGIBLE_POWER_RATIO = 1e-24
 
 
 def sv_degree_power(gdot, lmax: int | None = None):
@@ -66,6 +79,35 @@ def sv_degree_power(gdot, lmax: int | None = None):
     degree, _, _ = degree_order_arrays(lmax_gdot)
     one_hot = jnp.asarray(degree[:, None] == np.arange(1, lmax + 1)[None, :], dtype=float)
     return (gdot**2) @ one_hot
+
+
+def sv_model_degree(gdot) -> int:
+    """Degree of an SV model: its highest degree with non-negligible power.
+
+    A model padded with zero coefficients (IGRF before 2000 has degree 10 in a degree-13
+    vector) is of the lower degree: the SV above it is unknown, not zero. Powers below
+    :data:`NEGLIGIBLE_POWER_RATIO` times the largest degree power count as zero.
+
+    Parameters
+    ----------
+    gdot : array_like, shape (L(L+2),)
+        SV coefficients at a, nT/yr.
+
+    Returns
+    -------
+    int
+        The degree, between 1 and L.
+
+    Raises
+    ------
+    ValueError
+        If every coefficient is zero.
+    """
+    power = np.asarray(sv_degree_power(np.asarray(gdot, dtype=float)))
+    nonzero = np.flatnonzero(power > NEGLIGIBLE_POWER_RATIO * power.max())
+    if power.max() <= 0 or nonzero.size == 0:
+        raise ValueError("the SV estimate is identically zero: its degree is undefined")
+    return int(nonzero[-1]) + 1
 
 
 def sv_weights_from_power(
@@ -129,7 +171,9 @@ def sv_weights(
         Not needed for the other schemes.
     lmax_field : int, optional
         L_B: the degree up to which the SV is modelled (representation error); above it
-        the truncation error applies. Default: the degree of ``gdot_estimate``.
+        the truncation error applies. Default: the highest degree of ``gdot_estimate``
+        with non-zero power (:func:`sv_model_degree`; e.g. 10 for IGRF before 2000,
+        whose degrees 11-13 are zero).
     lmax_sv : int, optional
         Maximum degree of the SV equations (default: ``lmax_field``).
     truncation_variance : float, optional
@@ -174,7 +218,7 @@ def sv_weights(
         if not np.all(np.isfinite(gdot)):
             raise NonFiniteError("gdot_estimate contains NaN or infinite values")
         if lmax_field is None:
-            lmax_field = lmax_gdot
+            lmax_field = sv_model_degree(gdot)
         if lmax_field > lmax_gdot:
             raise CoefficientShapeError(
                 f"gdot_estimate reaches degree {lmax_gdot}, below lmax_field={lmax_field}"
@@ -204,8 +248,9 @@ def sv_weights(
             "truncation_variance and representation_scale must be positive, got "
             f"{truncation_variance} and {representation_scale}"
         )
-    power = np.asarray(sv_degree_power(gdot))[:lmax_field]
-    zero = np.flatnonzero(power <= 0)
+    all_power = np.asarray(sv_degree_power(gdot))
+    power = all_power[:lmax_field]
+    zero = np.flatnonzero(power <= NEGLIGIBLE_POWER_RATIO * all_power.max())
     if zero.size:
         raise ValueError(
             f"the SV estimate has zero power at degree(s) {(zero + 1).tolist()}: the Lesur "

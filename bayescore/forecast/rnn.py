@@ -93,15 +93,8 @@ DEFAULT_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 
 _FORMAT_VERSION = 1
 _PARAM_PREFIX = "param:"
-# Memory allowed for the activations of one batch of MC-dropout passes (bytes); the
-# passes are evaluated in batches of as many as fit, with jax.lax.map.
-_MC_MEMORY_BUDGET = 512 * 2**20
-# Windows evaluated at once by the deterministic predictions.
-_PREDICT_CHUNK = 4096
-# Unrolling of the time scans: a few steps per loop iteration cut the loop overhead
-# on CPU without a noticeable compile-time cost (measured in benchmarks/bench_forecast.py).
-_SCAN_UNROLL = 2
-
+# Windows evaluated at once by the (deterministic and MC) predictions.
+_PREDICT_CHUNK = 1024
 # Number of times each jitted function has been traced (Python-executed); tests use it
 # to check that training compiles its step once, not once per batch or epoch.
 _TRACE_COUNTS: collections.Counter[str] = collections.Counter()
@@ -127,8 +120,8 @@ class NotFittedError(ForecastConfigError):
 # --------------------------------------------------------------------------------------
 
 
-def _lstm_sequence(cell: nnx.LSTMCell, x: jax.Array, return_sequence: bool) -> jax.Array:
-    """Run an ``nnx.LSTMCell`` over the time axis (-2) of ``x`` with fused products."""
+def _lstm_weights(cell: nnx.LSTMCell):
+    """Input kernel (I, 4H), recurrent kernel (H, 4H) and bias (4H,), gates i, f, g, o."""
     kernel_in = jnp.concatenate(
         [cell.ii.kernel[...], cell.if_.kernel[...], cell.ig.kernel[...], cell.io.kernel[...]],
         axis=1,
@@ -140,40 +133,94 @@ def _lstm_sequence(cell: nnx.LSTMCell, x: jax.Array, return_sequence: bool) -> j
     bias = jnp.concatenate(
         [cell.hi.bias[...], cell.hf.bias[...], cell.hg.bias[...], cell.ho.bias[...]]
     )
-    hidden = cell.hidden_features
-    projected = jnp.moveaxis(x, -2, 0) @ kernel_in + bias  # (T, ..., 4H): one product
-    zeros = jnp.zeros(projected.shape[1:-1] + (hidden,), dtype=projected.dtype)
-
-    def step(carry, inputs_t):
-        c, h = carry
-        z = inputs_t + h @ kernel_rec
-        i, f, g, o = jnp.split(z, 4, axis=-1)
-        c = cell.gate_fn(f) * c + cell.gate_fn(i) * cell.activation_fn(g)
-        h = cell.gate_fn(o) * cell.activation_fn(c)
-        return (c, h), (h if return_sequence else None)
-
-    (_, h_last), outputs = jax.lax.scan(step, (zeros, zeros), projected, unroll=_SCAN_UNROLL)
-    return jnp.moveaxis(outputs, 0, -2) if return_sequence else h_last
+    return kernel_in, kernel_rec, bias
 
 
-def _gru_sequence(cell: nnx.GRUCell, x: jax.Array, return_sequence: bool) -> jax.Array:
-    """Run an ``nnx.GRUCell`` over the time axis (-2) of ``x`` with fused products."""
-    kernel_rec = cell.dense_h.kernel[...]
-    hidden = cell.hidden_features
-    projected = cell.dense_i(jnp.moveaxis(x, -2, 0))  # (T, ..., 3H): one product
-    zeros = jnp.zeros(projected.shape[1:-1] + (hidden,), dtype=projected.dtype)
+def _gru_weights(cell: nnx.GRUCell):
+    """Input kernel (I, 3H), recurrent kernel (H, 3H) and input bias (3H,), gates r, z, n."""
+    return cell.dense_i.kernel[...], cell.dense_h.kernel[...], cell.dense_i.bias[...]
 
-    def step(h, inputs_t):
-        xr_, xz, xn = jnp.split(inputs_t, 3, axis=-1)
-        hr, hz, hn = jnp.split(h @ kernel_rec, 3, axis=-1)
-        r = cell.gate_fn(xr_ + hr)
-        z = cell.gate_fn(xz + hz)
-        n = cell.activation_fn(xn + r * hn)
-        h = (1.0 - z) * n + z * h
-        return h, (h if return_sequence else None)
 
-    h_last, outputs = jax.lax.scan(step, zeros, projected, unroll=_SCAN_UNROLL)
-    return jnp.moveaxis(outputs, 0, -2) if return_sequence else h_last
+def _stacked_scan(cells, kind: str, x: jax.Array, masks: jax.Array | None) -> jax.Array:
+    """Final hidden state of a stack of LSTM/GRU cells, all layers in one time scan.
+
+    Wavefront order: loop iteration ``k`` advances layer ``l`` to time ``t = k - l``, so
+    the layers run side by side and a window needs ``T + L - 1`` iterations instead of
+    ``T * L``; each iteration does one batched product for the recurrent terms of all
+    layers and one for the inputs of layers 1..L-1 (outputs of the layer below, after
+    its dropout mask, from the previous iteration). Layers outside their time range keep
+    their state. This is the same function as running ``nnx.RNN`` layer after layer.
+
+    Parameters
+    ----------
+    cells : sequence of nnx.LSTMCell or nnx.GRUCell
+        The layers, bottom first; layers 1.. take ``H`` inputs.
+    kind : {"lstm", "gru"}
+    x : jax.Array, shape (..., T, I)
+        Input windows, float32.
+    masks : jax.Array or None, shape (L - 1, T, ..., H)
+        Dropout multipliers (0 or 1/keep) of the outputs of layers 0..L-2.
+
+    Returns
+    -------
+    jax.Array, shape (..., H)
+        Hidden state of the top layer after the last time step (before its dropout).
+    """
+    n_layers = len(cells)
+    weights = [(_lstm_weights if kind == "lstm" else _gru_weights)(cell) for cell in cells]
+    kernel_in0, _, bias0 = weights[0]
+    kernel_rec = jnp.stack([w[1] for w in weights])  # (L, H, G*H)
+    if n_layers > 1:
+        kernel_in = jnp.stack([w[0] for w in weights[1:]])  # (L-1, H, G*H)
+        bias_in = jnp.stack([w[2] for w in weights[1:]])  # (L-1, G*H)
+    xs = jnp.moveaxis(x, -2, 0)  # (T, ..., I)
+    n_time, batch_shape = xs.shape[0], xs.shape[1:-1]
+    hidden = kernel_rec.shape[1]
+    expand = (slice(None),) + (None,) * len(batch_shape)  # (L-1, G*H) -> (L-1, 1.., G*H)
+    gate_fn, activation_fn = cells[0].gate_fn, cells[0].activation_fn
+    layer_offset = jnp.arange(n_layers)
+    state_shape = (n_layers,) + batch_shape + (hidden,)
+
+    def layer_inputs(k, below):
+        """Input pre-activations (L, ..., G*H) of every layer at iteration k."""
+        first = xs[jnp.minimum(k, n_time - 1)] @ kernel_in0 + bias0
+        if n_layers == 1:
+            return first[None]
+        rest = jnp.einsum("l...h,lhg->l...g", below, kernel_in) + bias_in[expand]
+        return jnp.concatenate([first[None], rest], axis=0)
+
+    def step(carry, k):
+        state, below = carry
+        h = state[0] if kind == "lstm" else state
+        inputs = layer_inputs(k, below)
+        recurrent = jnp.einsum("l...h,lhg->l...g", h, kernel_rec)
+        if kind == "lstm":
+            c = state[1]
+            i, f, g, o = jnp.split(inputs + recurrent, 4, axis=-1)
+            c_new = gate_fn(f) * c + gate_fn(i) * activation_fn(g)
+            h_new = gate_fn(o) * activation_fn(c_new)
+        else:
+            xr_, xz, xn = jnp.split(inputs, 3, axis=-1)
+            hr, hz, hn = jnp.split(recurrent, 3, axis=-1)
+            r = gate_fn(xr_ + hr)
+            z = gate_fn(xz + hz)
+            h_new = (1.0 - z) * activation_fn(xn + r * hn) + z * h
+        time = k - layer_offset
+        active = ((time >= 0) & (time < n_time)).reshape((n_layers,) + (1,) * (h.ndim - 1))
+        h = jnp.where(active, h_new, h)
+        state = (h, jnp.where(active, c_new, c)) if kind == "lstm" else h
+        below = h[:-1]
+        if masks is not None and n_layers > 1:
+            below = below * masks[layer_offset[:-1], jnp.clip(time[:-1], 0, n_time - 1)]
+        return (state, below), None
+
+    zeros = jnp.zeros(state_shape, jnp.float32)
+    state = (zeros, zeros) if kind == "lstm" else zeros
+    below = zeros[:-1]
+    iterations = jnp.arange(n_time + n_layers - 1)
+    (state, _), _ = jax.lax.scan(step, (state, below), iterations)
+    h = state[0] if kind == "lstm" else state
+    return h[-1]
 
 
 class RecurrentNetwork(nnx.Module):
@@ -231,13 +278,6 @@ class RecurrentNetwork(nnx.Module):
         zeros = jnp.zeros(batch_shape + (self.hidden_size,), dtype=jnp.float32)
         return (zeros, zeros) if self.cell_kind == "lstm" else zeros
 
-    def _layer(self, layer: nnx.RNN, x: jax.Array, last: bool, fused: bool) -> jax.Array:
-        if fused:
-            run = _lstm_sequence if self.cell_kind == "lstm" else _gru_sequence
-            return run(layer.cell, x, return_sequence=not last)
-        outputs = layer(x, initial_carry=self._initial_carry(x.shape[:-2]))
-        return outputs[..., -1, :] if last else outputs
-
     def __call__(
         self, x: jax.Array, *, dropout_key: jax.Array | None = None, fused: bool = True
     ) -> jax.Array:
@@ -250,7 +290,8 @@ class RecurrentNetwork(nnx.Module):
         dropout_key : jax.Array, optional
             PRNG key for the dropout masks. ``None`` switches dropout off.
         fused : bool, default True
-            Use the fused scan (same function as ``nnx.RNN``, faster).
+            Run all layers in one wavefront scan (:func:`_stacked_scan`, faster);
+            ``False`` runs ``nnx.RNN`` layer after layer. Same function either way.
 
         Returns
         -------
@@ -260,14 +301,34 @@ class RecurrentNetwork(nnx.Module):
         h = jnp.asarray(x, dtype=jnp.float32)
         n_layers = len(self.layers)
         keys = None if dropout_key is None else jax.random.split(dropout_key, n_layers)
-        for index in range(n_layers):
-            last = index == n_layers - 1
-            h = self._layer(self.layers[index], h, last, fused)
-            h = self.dropouts[index](
-                h,
-                deterministic=keys is None,
-                rngs=None if keys is None else keys[index],
-            )
+        if fused:
+            masks = None
+            if keys is not None and n_layers > 1:
+                # The very masks nnx.Dropout draws for a (..., T, H) layer output.
+                ones = jnp.ones(h.shape[:-1] + (self.hidden_size,), jnp.float32)
+                masks = jnp.stack(
+                    [
+                        jnp.moveaxis(
+                            self.dropouts[index](ones, deterministic=False, rngs=keys[index]),
+                            -2,
+                            0,
+                        )
+                        for index in range(n_layers - 1)
+                    ]
+                )
+            cells = [layer.cell for layer in self.layers]
+            h = _stacked_scan(cells, self.cell_kind, h, masks)
+        else:
+            for index in range(n_layers - 1):
+                h = self.layers[index](h, initial_carry=self._initial_carry(h.shape[:-2]))
+                h = self.dropouts[index](
+                    h, deterministic=keys is None, rngs=None if keys is None else keys[index]
+                )
+            top = self.layers[-1]
+            h = top(h, initial_carry=self._initial_carry(h.shape[:-2]))[..., -1, :]
+        h = self.dropouts[-1](
+            h, deterministic=keys is None, rngs=None if keys is None else keys[-1]
+        )
         return self.head(h)
 
 
@@ -345,22 +406,30 @@ def _predict(graphdef, params, x, *, fused):
     return _map_in_chunks(apply, params, x, min(x.shape[0], _PREDICT_CHUNK))
 
 
-@partial(jax.jit, static_argnames=("graphdef", "fused", "sample_batch"))
-def _predict_mc(graphdef, params, x, mask_keys, noise, noise_key, *, fused, sample_batch):
-    """MC-dropout passes over windows: one mask set per pass, shared by all windows."""
+@partial(jax.jit, static_argnames=("graphdef", "fused"))
+def _predict_mc(graphdef, params, x, mask_keys, noise, noise_key, *, fused):
+    """MC-dropout passes over windows: one mask set per pass, shared by all windows.
+
+    Passes run one after the other and windows in chunks of ``_PREDICT_CHUNK``: on a CPU
+    the activations of a chunk then stay in cache, which is faster than one big batch
+    of all passes (measured in benchmarks/bench_forecast.py).
+    """
     _TRACE_COUNTS["predict_mc"] += 1
 
     def one_window(p, window, key):
         return nnx.merge(graphdef, p)(window, dropout_key=key, fused=fused)
 
     def one_pass(p, key):
-        # The key is not mapped over windows, so every window sees the same masks.
-        return jax.vmap(one_window, in_axes=(None, 0, None))(p, x, key)
+        # The key is not mapped over windows, so every window sees the same masks (drawn
+        # again, identically, for every chunk: a few thousand numbers).
+        def chunk(p, block):
+            return jax.vmap(one_window, in_axes=(None, 0, None))(p, block, key)
 
-    def pass_batch(p, keys):
-        return jax.vmap(one_pass, in_axes=(None, 0))(p, keys)
+        return _map_in_chunks(chunk, p, x, min(x.shape[0], _PREDICT_CHUNK))
 
-    passes = _map_in_chunks(pass_batch, params, mask_keys, sample_batch)  # (S, N, out)
+    passes = _map_in_chunks(
+        lambda p, keys: jax.vmap(one_pass, in_axes=(None, 0))(p, keys), params, mask_keys, 1
+    )  # (S, N, out)
     eps = jax.random.normal(noise_key, passes.shape, dtype=jnp.float32)
     return passes, passes + noise * eps
 
@@ -898,11 +967,6 @@ class RNNForecaster:
         n_samples, mask_keys, noise_key = self._mc_keys(n_samples, seed)
         values, x, target_start = self._prediction_windows(series, start)
         graphdef, params = self._params()
-        n_windows = x.shape[0]
-        # Activations of one pass: per window and layer, the gate pre-activations and the
-        # output sequence (float32), with a factor 2 for temporaries.
-        per_pass = n_windows * self.window * self.hidden_size * 6 * 4 * 2 * self.num_layers
-        sample_batch = int(max(1, min(n_samples, _MC_MEMORY_BUDGET // max(per_pass, 1))))
         passes, noisy = _predict_mc(
             graphdef,
             params,
@@ -911,7 +975,6 @@ class RNNForecaster:
             self._noise_scaled(include_noise),
             noise_key,
             fused=self.fused,
-            sample_batch=sample_batch,
         )
         coords = self._coords(self._time_labels(time, len(values), target_start))
         return self._summary(

@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 from numpyro import handlers
-from numpyro.infer.util import potential_energy
 
+from bayescore.infer.optimise import join_model_kwargs, model_potential, split_model_kwargs
 from bayescore.models.coestimation import FIELD_SITES, CoestimationProblem, coestimation_model
 from bayescore.models.parametrisation import BlockLayout, TimeBlockGaussian
 from bayescore.models.usn import usn_model
@@ -120,14 +121,59 @@ def _factor_sites(trace) -> dict:
     }
 
 
+@partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
+def _value_and_grad(theta, problem, dynamic_kwargs, *, model, layout, static_kwargs):
+    return jax.value_and_grad(model_potential)(
+        theta, (problem,), dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs
+    )
+
+
+@partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
+def _curvature(theta, problem, dynamic_kwargs, data_hessian, *, model, layout, static_kwargs):
+    """Gauss-Newton matrix of the negative log posterior at theta."""
+    kwargs = join_model_kwargs(dynamic_kwargs, static_kwargs)
+    values = layout.unpack(theta)
+    trace = _trace(model, problem, kwargs, values)
+    hessian = jnp.zeros((layout.size, layout.size))
+    for name, site in _sampled_sites(trace).items():
+        sl = layout.slice(name)
+        hessian = hessian.at[sl, sl].add(_prior_precision(site["fn"], site["value"]))
+    all_values = {**(kwargs.get("fixed") or {}), **values}
+    for meta in _factor_sites(trace).values():
+        if meta["kind"] == "data":
+            hessian = _add_blocks(hessian, layout, _field_blocks(problem, data_hessian))
+        elif meta["kind"] == "frozen_flux":
+            blocks = problem.frozen_flux_gauss_newton(
+                all_values["core"], all_values["toroidal"], all_values["poloidal"]
+            )
+            scale = 2.0 * meta["scale"]
+            hessian = _add_blocks(
+                hessian, layout, {key: scale * block for key, block in blocks.items()}
+            )
+    return 0.5 * (hessian + hessian.T)
+
+
+def _add_blocks(hessian, layout: BlockLayout, blocks: dict):
+    names = layout.names
+    for (a, b), block in blocks.items():
+        if a in names and b in names:
+            sa, sb = layout.slice(a), layout.slice(b)
+            hessian = hessian.at[sa, sb].add(block)
+            if a != b:
+                hessian = hessian.at[sb, sa].add(block.T)
+    return hessian
+
+
+@jax.jit
+def _irls_weights(data, x):
+    return data.irls_weights(x)
+
+
 class _Objective:
-    """Jitted potential, gradient and Gauss-Newton matrix of a model (fixed dampings)."""
+    """Potential, gradient and Gauss-Newton matrix of a model with fixed dampings."""
 
     def __init__(self, model, problem: CoestimationProblem, kwargs: dict, init: dict):
-        self.model = model
-        self.kwargs = dict(kwargs)
-        self.fixed = dict(self.kwargs.get("fixed") or {})
-        trace = _trace(model, problem, self.kwargs, init)
+        trace = _trace(model, problem, kwargs, init)
         sampled = _sampled_sites(trace)
         hyper = [n for n in sampled if n.startswith("lambda")]
         if hyper:
@@ -136,67 +182,33 @@ class _Objective:
                 "bayescore.infer.map_lbfgs for models with hyperpriors)"
             )
         self.layout = BlockLayout.from_shapes({n: s["value"].shape for n, s in sampled.items()})
-        self.factors = _factor_sites(trace)
-        layout = self.layout
-        model_kwargs = self.kwargs
+        self.has_data = any(m["kind"] == "data" for m in _factor_sites(trace).values())
+        self.fixed = dict(kwargs.get("fixed") or {})
+        self.dynamic, static = split_model_kwargs(kwargs)
+        self.statics = {"model": model, "layout": self.layout, "static_kwargs": static}
 
-        def potential(theta, problem):
-            return potential_energy(model, (problem,), model_kwargs, layout.unpack(theta))
-
-        self.potential = jax.jit(potential)
-        self.value_and_grad = jax.jit(jax.value_and_grad(potential))
-        self._curvature = jax.jit(self._curvature_impl)
-        self._solve = jax.jit(_damped_solve)
-
-    def _curvature_impl(self, theta, problem, data_hessian):
-        layout = self.layout
-        values = layout.unpack(theta)
-        trace = _trace(self.model, problem, self.kwargs, values)
-        hessian = jnp.zeros((layout.size, layout.size))
-        for name, site in _sampled_sites(trace).items():
-            sl = layout.slice(name)
-            hessian = hessian.at[sl, sl].add(_prior_precision(site["fn"], site["value"]))
-        all_values = {**self.fixed, **values}
-        for meta in _factor_sites(trace).values():
-            if meta["kind"] == "data":
-                hessian = self._add_blocks(hessian, _field_blocks(problem, data_hessian))
-            elif meta["kind"] == "frozen_flux":
-                blocks = problem.frozen_flux_gauss_newton(
-                    all_values["core"], all_values["toroidal"], all_values["poloidal"]
-                )
-                scale = 2.0 * meta["scale"]
-                hessian = self._add_blocks(
-                    hessian, {key: scale * block for key, block in blocks.items()}
-                )
-        return 0.5 * (hessian + hessian.T)
-
-    def _add_blocks(self, hessian, blocks):
-        names = self.layout.names
-        for (a, b), block in blocks.items():
-            if a in names and b in names:
-                sa, sb = self.layout.slice(a), self.layout.slice(b)
-                hessian = hessian.at[sa, sb].add(block)
-                if a != b:
-                    hessian = hessian.at[sb, sa].add(block.T)
-        return hessian
+    def value_and_grad(self, theta, problem):
+        return _value_and_grad(theta, problem, self.dynamic, **self.statics)
 
     def data_hessian(self, theta, problem):
         """Normal matrix of the data term at theta (constant for the Gaussian likelihood)."""
-        if not any(m["kind"] == "data" for m in self.factors.values()):
+        if not self.has_data:
             return jnp.zeros((0, 0))
         data = problem.data
         if data.likelihood == "gaussian":
             return data.hessian
         values = {**self.fixed, **self.layout.unpack(theta)}
-        weights = jax.jit(lambda d, x: d.irls_weights(x))(data, problem.field_vector(values))
+        weights = _irls_weights(data, problem.field_vector(values))
         hessian, _, _ = data.normal_equations(np.asarray(weights))
         return hessian
 
     def curvature(self, theta, problem):
-        return self._curvature(theta, problem, self.data_hessian(theta, problem))
+        return _curvature(
+            theta, problem, self.dynamic, self.data_hessian(theta, problem), **self.statics
+        )
 
     def solve(self, hessian, gradient, mu):
-        return self._solve(hessian, gradient, mu)
+        return _damped_solve(hessian, gradient, mu)
 
 
 def _field_blocks(problem, data_hessian) -> dict:
@@ -209,6 +221,7 @@ def _field_blocks(problem, data_hessian) -> dict:
     return blocks
 
 
+@jax.jit
 def _damped_solve(hessian, gradient, mu):
     scale = jnp.sqrt(jnp.maximum(jnp.diag(hessian), 1e-300))
     normalised = hessian / scale[:, None] / scale[None, :]

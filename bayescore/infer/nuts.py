@@ -33,12 +33,11 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-from jax.flatten_util import ravel_pytree
 from numpyro.distributions import constraints
 from numpyro.infer import MCMC, NUTS, init_to_median, init_to_value
-from numpyro.infer.util import initialize_model
 
 from bayescore.infer.laplace import LaplaceResult
+from bayescore.infer.optimise import model_potential, split_model_kwargs, unconstrained_init
 
 __all__ = ["NUTSResult", "default_chain_method", "run_nuts"]
 
@@ -91,18 +90,19 @@ def default_chain_method(num_chains: int) -> str:
     return "sequential"
 
 
-def _whitened_model(mean, scale, model_args, *, potential_factory, unravel, model_kwargs):
+def _whitened_model(mean, scale, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
     """Flat site ``z`` with the original model's log joint density at ``mean + scale z``."""
     z = numpyro.sample(
         "z", dist.ImproperUniform(constraints.real_vector, (), (mean.shape[0],))
     )
     x = mean + scale @ z
-    potential = potential_factory(*model_args, **model_kwargs)
     # the original model runs inside this one: hide its sites from the outer handlers,
     # or its densities would be counted twice
     with numpyro.handlers.block():
-        log_joint = -potential(unravel(x))
-    numpyro.factor("log_joint", log_joint)
+        potential = model_potential(
+            x, model_args, dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs
+        )
+    numpyro.factor("log_joint", -potential)
 
 
 def run_nuts(
@@ -175,26 +175,14 @@ def run_nuts(
     key_init, key_run = jax.random.split(jax.random.PRNGKey(seed))
     start = time.perf_counter()
     if laplace is not None:
-        info = initialize_model(
-            key_init,
-            model,
-            model_args=model_args,
-            model_kwargs=model_kwargs,
-            init_strategy=init_to_value(values=laplace.values),
-            dynamic_args=True,
-        )
-        mean_check, unravel = ravel_pytree(info.param_info.z)
-        if mean_check.shape != laplace.mean.shape:
+        _, layout = unconstrained_init(model, model_args, model_kwargs, laplace.values)
+        if layout != laplace.layout:
             raise ValueError(
-                f"the Laplace approximation has {laplace.mean.size} parameters but the model "
-                f"has {mean_check.size}"
+                f"the Laplace approximation's sites {laplace.layout.blocks} differ from the "
+                f"model's {layout.blocks}"
             )
-        whitened = partial(
-            _whitened_model,
-            potential_factory=info.potential_fn,
-            unravel=unravel,
-            model_kwargs=model_kwargs,
-        )
+        dynamic, static = split_model_kwargs(model_kwargs)
+        whitened = partial(_whitened_model, model=model, layout=layout, static_kwargs=static)
         kernel = NUTS(
             whitened,
             target_accept_prob=target_accept_prob,
@@ -218,6 +206,7 @@ def run_nuts(
             mean,
             scale,
             model_args,
+            dynamic,
             init_params={"z": z0 if num_chains > 1 else z0[0]},
             extra_fields=_EXTRA_FIELDS,
         )

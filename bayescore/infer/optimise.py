@@ -46,6 +46,8 @@ __all__ = [
     "MAPResult",
     "map_lbfgs",
     "model_constrain",
+    "model_hessian",
+    "join_model_kwargs",
     "model_potential",
     "split_model_kwargs",
     "unconstrained_init",
@@ -83,7 +85,8 @@ def split_model_kwargs(kwargs: dict | None) -> tuple[dict, tuple]:
     return dynamic, tuple(sorted(static))
 
 
-def _join_kwargs(dynamic: dict, static: tuple) -> dict:
+def join_model_kwargs(dynamic: dict, static: tuple) -> dict:
+    """Inverse of :func:`split_model_kwargs`."""
     kwargs = dict(dynamic)
     for key, value in static:
         kwargs[key] = dict(value) if key == "hyperpriors" and value is not None else value
@@ -124,7 +127,8 @@ def unconstrained_init(model, model_args=(), model_kwargs=None, values=None, see
         Names and (unconstrained) shapes of the sites.
     """
     values = dict(values or {})
-    seeded = handlers.seed(handlers.substitute(model, substitute_fn=_init_strategy(values)), seed)
+    # the seed handler must sit inside substitute, so that the strategy sees the rng key
+    seeded = handlers.substitute(handlers.seed(model, seed), substitute_fn=_init_strategy(values))
     trace = handlers.trace(seeded).get_trace(*model_args, **(model_kwargs or {}))
     unconstrained = {}
     for name, site in trace.items():
@@ -160,14 +164,14 @@ def model_potential(x, model_args, dynamic_kwargs, *, model, layout, static_kwar
     -------
     jax.Array, scalar
     """
-    kwargs = _join_kwargs(dynamic_kwargs, static_kwargs)
+    kwargs = join_model_kwargs(dynamic_kwargs, static_kwargs)
     return potential_energy(model, model_args, kwargs, layout.unpack(x))
 
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
 def model_constrain(x, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
     """Constrained site values and deterministic sites at the flat unconstrained ``x``."""
-    kwargs = _join_kwargs(dynamic_kwargs, static_kwargs)
+    kwargs = join_model_kwargs(dynamic_kwargs, static_kwargs)
     return constrain_fn(model, model_args, kwargs, layout.unpack(x), return_deterministic=True)
 
 
@@ -212,6 +216,7 @@ class MAPResult:
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
 def model_hessian(x, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
+    """Hessian of :func:`model_potential` at ``x`` (dense, forward-over-reverse)."""
     def potential(point):
         return model_potential(
             point, model_args, dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs

@@ -4,6 +4,7 @@ Conventions (``docs/conventions.md``): real Schmidt semi-normalised harmonics wi
 Condon-Shortley phase, coefficient order g10, g11, h11, g20, g21, h21, g22, h22, ...
 """
 
+from bayescore.sh.grid import GaussLegendreGrid
 from bayescore.sh.indexing import (
     coefficient_labels,
     degree_order_arrays,
@@ -13,6 +14,7 @@ from bayescore.sh.indexing import (
 from bayescore.sh.legendre import schmidt_legendre, schmidt_legendre_at_coefficients
 
 __all__ = [
+    "GaussLegendreGrid",
     "coefficient_labels",
     "degree_order_arrays",
     "lmax_from_size",

@@ -19,7 +19,7 @@ recursion is accurate to a few ulps times the degree up to degree ~ 1000.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -91,6 +91,7 @@ def _run_recursion(seed_scale, cos_t, a, b):
     return jnp.concatenate([p0[..., None, :], rows], axis=-2)
 
 
+@partial(jax.jit, static_argnames=("lmax", "derivatives"))
 def schmidt_legendre(lmax: int, theta, *, derivatives: bool = True):
     """Schmidt semi-normalised Legendre functions at colatitudes ``theta``.
 
@@ -115,7 +116,8 @@ def schmidt_legendre(lmax: int, theta, *, derivatives: bool = True):
 
     Notes
     -----
-    Jit-able and differentiable in ``theta``; ``lmax`` must be a Python int.
+    Jit-compiled (``lmax`` and ``derivatives`` are static: one compilation per degree,
+    flag and input shape) and differentiable in ``theta``.
     """
     lmax = int(lmax)
     theta = jnp.asarray(theta, dtype=jnp.result_type(float))

@@ -1,0 +1,38 @@
+"""Core-surface flow under the frozen-flux hypothesis.
+
+Flow representation (:mod:`~bayescore.flow.velocity`), the frozen-flux SV operator
+(:mod:`~bayescore.flow.operator`), flow norms (:mod:`~bayescore.flow.norms`), Lesur's SV
+weights (:mod:`~bayescore.flow.weights`), diagnostics (:mod:`~bayescore.flow.diagnostics`),
+linear-Gaussian flow inversion (:mod:`~bayescore.flow.inversion`), site time series
+(:mod:`~bayescore.flow.sites`) and figures (:mod:`~bayescore.flow.plotting`).
+
+Units: t, s in km/yr at the CMB (c = 3485 km); Gauss coefficients in nT and SV in nT/yr at
+a = 6371.2 km.
+"""
+
+from bayescore.flow.diagnostics import flow_statistics, kinetic_energy_spectrum, summarise
+from bayescore.flow.inversion import (
+    damping_tradeoff,
+    find_damping_for_rms,
+    invert_flow,
+    invert_flow_series,
+)
+from bayescore.flow.operator import field_matrix, frozen_flux_matrix, sv_from_flow
+from bayescore.flow.sites import site_velocities
+from bayescore.flow.velocity import Flow, velocity
+
+__all__ = [
+    "Flow",
+    "damping_tradeoff",
+    "field_matrix",
+    "find_damping_for_rms",
+    "flow_statistics",
+    "frozen_flux_matrix",
+    "invert_flow",
+    "invert_flow_series",
+    "kinetic_energy_spectrum",
+    "site_velocities",
+    "summarise",
+    "sv_from_flow",
+    "velocity",
+]
