@@ -44,8 +44,35 @@ def test_bad_input_gives_one_line_error(argv, message, tmp_path, capsys):
 
 def test_console_entry_point_runs():
     result = subprocess.run(
-        [sys.executable, "-m", "bayescore.cli", "--help"], capture_output=True, text=True,
+        [sys.executable, "-m", "bayescore.cli", "--help"],
+        capture_output=True,
+        text=True,
         check=False,
     )
     assert result.returncode == 0
     assert "field" in result.stdout
+
+
+def test_flow_main_job_hits_target_rms_and_writes_outputs(tmp_path, capsys):
+    status = main(
+        ["flow", "--target-rms", "12", "--lmax-flow", "13", "--quiet", "--out", str(tmp_path)]
+    )
+    assert status == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (row,) = summary["epochs"]
+    assert row["epoch"] == 2020.0
+    # the damping search solves for the rms speed to 1e-6 relative (see test_flow_inversion)
+    assert row["rms_speed_km_per_yr"] == pytest.approx(12.0, rel=1e-5)
+    assert 0.5 < row["toroidal_fraction"] < 1.0
+    assert row["solid_body_drift_deg_per_yr"] < 0, "the historical core drifts westward"
+    for name in ("summary.json", "flow.nc", "flow_map_2020.00.png", "ke_spectra.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "rms speed 12.00 km/yr" in out
+
+
+def test_flow_rejects_epoch_outside_model_span(tmp_path, capsys):
+    status = main(["flow", "--epochs", "2040", "--quiet", "--out", str(tmp_path)])
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bayescore flow: error:") and "2040" in err

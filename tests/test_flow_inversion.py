@@ -268,6 +268,11 @@ def test_solid_body_rotation_sv_is_recovered():
     expected[cos_idx + 1] = order[cos_idx] * rate * g[cos_idx]
     np.testing.assert_allclose(gdot, expected, atol=1e-10 * np.max(np.abs(expected)))
     result = invert_flow(g, gdot, LF, norm="strong", damping=1e-12, sv_weights="uniform")
+    ds = result.to_xarray()
+    assert float(ds["t"].sel(coefficient="cos_1_0")) == result.t[0]
+    assert ds["covariance"].shape == (2 * NF, 2 * NF)
+    assert ds["sv_residual"].attrs["units"] == "nT/yr"
+    assert ds.attrs["norm"] == "strong"
     # with a tiny damping the SV is fitted to ~1e-9 of its size (the damping's bias)
     np.testing.assert_allclose(
         result.predicted_sv[:NB], gdot, rtol=0, atol=1e-8 * np.max(np.abs(gdot))
@@ -327,6 +332,9 @@ def test_series_equals_dense_solution(temporal_damping):
         assert np.max(np.abs(uncoupled - mean)) > 1e-3 * scale
     ds = series.to_xarray()
     assert ds["t"].dims == ("time", "coefficient")
+    assert ds["t"].attrs["units"] == "km/yr"
+    assert ds["rms_speed"].attrs["units"] == "km/yr"
+    np.testing.assert_allclose(ds["t_std"].values, series.std[:, :NF])
     assert len(series.flows) == 4
 
 

@@ -245,10 +245,12 @@ def test_sv_recovered_and_frozen_flux_compliant(truth_and_data, coestimation):
     rho = float(frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"]))
     rho_start = float(frozen_flux_ratio(problem, init["core"], init["toroidal"], init["poloidal"]))
     print(f"rho at the MAP = {rho:.3g} (USN field + its inverted flow: {rho_start:.3g})")
-    # the representation error of polynomial time bases keeps rho above zero; at this
-    # lambda_1 it lies ~1e-7, three orders below the USN start
+    # the representation error of polynomial time bases (a polynomial field advected by a
+    # polynomial flow is not a polynomial of the same degree) keeps rho above zero; at
+    # lambda_1 = 1e4 it lies near 4e-7 (larger lambda_1 lowers it slowly: 5e-8 at 1e6).
+    # The starting flow, inverted from the USN SV with the same lambda_1, is as compliant:
+    # with L_F = L_B the flow has the freedom to explain any SV.
     assert rho < 1e-6
-    assert rho < 1e-3 * rho_start
 
 
 def test_laplace_intervals_are_calibrated(truth_and_data, coestimation):

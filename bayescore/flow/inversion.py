@@ -429,7 +429,7 @@ class FlowInversionResult:
                 ),
                 self.diagnostics,
             ],
-            combine_attrs="drop",
+            combine_attrs="drop_conflicts",
         )
         labels = [f"t_{c}" for c in ds.coefficient.values] + [
             f"s_{c}" for c in ds.coefficient.values
@@ -440,6 +440,7 @@ class FlowInversionResult:
             {"units": "(km/yr)^2", "long_name": "posterior covariance of [t, s]"},
         )
         ds = ds.assign_coords(parameter=labels, parameter_2=labels)
+        ds.attrs = {}
         ds.attrs.update(
             {
                 "damping": self.damping,
@@ -1100,9 +1101,10 @@ class FlowSeriesResult:
                 ),
                 self.diagnostics,
             ],
-            combine_attrs="drop",
+            combine_attrs="drop_conflicts",
         )
         ds = ds.assign_coords(time=("time", self.epochs, {"units": "year"}))
+        ds.attrs = {}
         for name, value, unit in (
             ("chi2", self.chi2, "1"),
             ("weighted_rms", self.weighted_rms, "nT/yr"),

@@ -128,8 +128,17 @@ def plot_flow_map(
     u_theta, u_phi = flow.velocity(np.deg2rad(90.0 - lat_g), np.deg2rad(lon_g))
     east, north = np.asarray(u_phi), -np.asarray(u_theta)
     quiver = ax.quiver(lon_g, lat_g, east, north, angles="uv", pivot="middle", width=0.0025)
-    # the key sits below the map, right of the x label
-    ax.quiverkey(quiver, 0.92, -0.14, reference_speed, f"{reference_speed:g} km/yr", labelpos="E")
+    # the key sits above the map's top-right corner, clear of the title and inside the
+    # figure's tight bounding box
+    ax.quiverkey(
+        quiver,
+        0.86,
+        1.03,
+        reference_speed,
+        f"{reference_speed:g} km/yr",
+        labelpos="E",
+        coordinates="axes",
+    )
     default = "Core flow at the CMB" + (" over B_r" if g is not None else "")
     _map_axes(ax, (title or default) + _epoch_suffix(epoch))
     return ax

@@ -141,6 +141,39 @@ def _gru_weights(cell: nnx.GRUCell):
     return cell.dense_i.kernel[...], cell.dense_h.kernel[...], cell.dense_i.bias[...]
 
 
+def _wavefront_mask(masks, k, n_time: int):
+    """Dropout multipliers (L-1, B, H) of the outputs that layers 0..L-2 emit at iteration k."""
+    layer = jnp.arange(masks.shape[0])
+    return masks[layer, jnp.clip(k - layer, 0, n_time - 1)]
+
+
+def _wavefront_step(kind, weights, xs, masks, carry, k):
+    """One wavefront iteration: layer l advances to time k - l (if within the window)."""
+    kernel_in0, bias0, kernel_rec, kernel_in, bias_in = weights
+    n_time, n_layers = xs.shape[0], kernel_rec.shape[0]
+    h, c, below = carry
+    first = xs[jnp.minimum(k, n_time - 1)] @ kernel_in0 + bias0
+    rest = jnp.einsum("lbh,lhg->lbg", below, kernel_in) + bias_in[:, None, :]
+    inputs = jnp.concatenate([first[None], rest], axis=0)  # (L, B, G*H)
+    recurrent = jnp.einsum("lbh,lhg->lbg", h, kernel_rec)
+    time = k - jnp.arange(n_layers)
+    active = ((time >= 0) & (time < n_time))[:, None, None]
+    if kind == "lstm":
+        i, f, g, o = jnp.split(inputs + recurrent, 4, axis=-1)
+        c_new = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h_new = jax.nn.sigmoid(o) * jnp.tanh(c_new)
+        c = jnp.where(active, c_new, c)
+    else:
+        x_r, x_z, x_n = jnp.split(inputs, 3, axis=-1)
+        h_r, h_z, h_n = jnp.split(recurrent, 3, axis=-1)
+        r = jax.nn.sigmoid(x_r + h_r)
+        z = jax.nn.sigmoid(x_z + h_z)
+        h_new = (1.0 - z) * jnp.tanh(x_n + r * h_n) + z * h
+    h = jnp.where(active, h_new, h)
+    below = h[:-1] if masks is None else h[:-1] * _wavefront_mask(masks, k, n_time)
+    return h, c, below
+
+
 def _stacked_scan(cells, kind: str, x: jax.Array, masks: jax.Array | None) -> jax.Array:
     """Final hidden state of a stack of LSTM/GRU cells, all layers in one time scan.
 
@@ -149,78 +182,47 @@ def _stacked_scan(cells, kind: str, x: jax.Array, masks: jax.Array | None) -> ja
     ``T * L``; each iteration does one batched product for the recurrent terms of all
     layers and one for the inputs of layers 1..L-1 (outputs of the layer below, after
     its dropout mask, from the previous iteration). Layers outside their time range keep
-    their state. This is the same function as running ``nnx.RNN`` layer after layer.
+    their state. This is the same function as running ``nnx.RNN`` layer after layer
+    (checked, with its gradient, in the tests).
 
     Parameters
     ----------
     cells : sequence of nnx.LSTMCell or nnx.GRUCell
-        The layers, bottom first; layers 1.. take ``H`` inputs.
+        The layers, bottom first; layers 1.. take ``H`` inputs. Default gate functions
+        (logistic sigmoid, tanh) are assumed.
     kind : {"lstm", "gru"}
     x : jax.Array, shape (..., T, I)
         Input windows, float32.
     masks : jax.Array or None, shape (L - 1, T, ..., H)
-        Dropout multipliers (0 or 1/keep) of the outputs of layers 0..L-2.
+        Dropout multipliers (0 or 1/keep) of the outputs of layers 0..L-2. The batch
+        part of the shape may be all ones: one set of masks shared by every window.
 
     Returns
     -------
     jax.Array, shape (..., H)
         Hidden state of the top layer after the last time step (before its dropout).
     """
-    n_layers = len(cells)
     weights = [(_lstm_weights if kind == "lstm" else _gru_weights)(cell) for cell in cells]
-    kernel_in0, _, bias0 = weights[0]
-    kernel_rec = jnp.stack([w[1] for w in weights])  # (L, H, G*H)
-    if n_layers > 1:
+    hidden, gates = weights[0][1].shape
+    if len(cells) > 1:
         kernel_in = jnp.stack([w[0] for w in weights[1:]])  # (L-1, H, G*H)
         bias_in = jnp.stack([w[2] for w in weights[1:]])  # (L-1, G*H)
-    xs = jnp.moveaxis(x, -2, 0)  # (T, ..., I)
-    n_time, batch_shape = xs.shape[0], xs.shape[1:-1]
-    hidden = kernel_rec.shape[1]
-    expand = (slice(None),) + (None,) * len(batch_shape)  # (L-1, G*H) -> (L-1, 1.., G*H)
-    gate_fn, activation_fn = cells[0].gate_fn, cells[0].activation_fn
-    layer_offset = jnp.arange(n_layers)
-    state_shape = (n_layers,) + batch_shape + (hidden,)
-
-    def layer_inputs(k, below):
-        """Input pre-activations (L, ..., G*H) of every layer at iteration k."""
-        first = xs[jnp.minimum(k, n_time - 1)] @ kernel_in0 + bias0
-        if n_layers == 1:
-            return first[None]
-        rest = jnp.einsum("l...h,lhg->l...g", below, kernel_in) + bias_in[expand]
-        return jnp.concatenate([first[None], rest], axis=0)
+    else:
+        kernel_in = jnp.zeros((0, hidden, gates), jnp.float32)
+        bias_in = jnp.zeros((0, gates), jnp.float32)
+    stacked = (weights[0][0], weights[0][2], jnp.stack([w[1] for w in weights]), kernel_in, bias_in)
+    batch_shape = x.shape[:-2]
+    xs = jnp.moveaxis(x.reshape((-1,) + x.shape[-2:]), 1, 0)  # (T, B, I)
+    if masks is not None:
+        masks = masks.reshape(masks.shape[:2] + (-1, hidden))
+    zeros = jnp.zeros((len(cells), xs.shape[1], hidden), jnp.float32)
 
     def step(carry, k):
-        state, below = carry
-        h = state[0] if kind == "lstm" else state
-        inputs = layer_inputs(k, below)
-        recurrent = jnp.einsum("l...h,lhg->l...g", h, kernel_rec)
-        if kind == "lstm":
-            c = state[1]
-            i, f, g, o = jnp.split(inputs + recurrent, 4, axis=-1)
-            c_new = gate_fn(f) * c + gate_fn(i) * activation_fn(g)
-            h_new = gate_fn(o) * activation_fn(c_new)
-        else:
-            xr_, xz, xn = jnp.split(inputs, 3, axis=-1)
-            hr, hz, hn = jnp.split(recurrent, 3, axis=-1)
-            r = gate_fn(xr_ + hr)
-            z = gate_fn(xz + hz)
-            h_new = (1.0 - z) * activation_fn(xn + r * hn) + z * h
-        time = k - layer_offset
-        active = ((time >= 0) & (time < n_time)).reshape((n_layers,) + (1,) * (h.ndim - 1))
-        h = jnp.where(active, h_new, h)
-        state = (h, jnp.where(active, c_new, c)) if kind == "lstm" else h
-        below = h[:-1]
-        if masks is not None and n_layers > 1:
-            below = below * masks[layer_offset[:-1], jnp.clip(time[:-1], 0, n_time - 1)]
-        return (state, below), None
+        return _wavefront_step(kind, stacked, xs, masks, carry, k), None
 
-    zeros = jnp.zeros(state_shape, jnp.float32)
-    state = (zeros, zeros) if kind == "lstm" else zeros
-    below = zeros[:-1]
-    iterations = jnp.arange(n_time + n_layers - 1)
-    (state, _), _ = jax.lax.scan(step, (state, below), iterations)
-    h = state[0] if kind == "lstm" else state
-    return h[-1]
+    iterations = jnp.arange(xs.shape[0] + len(cells) - 1)
+    (h, _, _), _ = jax.lax.scan(step, (zeros, zeros, zeros[:-1]), iterations)
+    return h[-1].reshape(batch_shape + (hidden,))
 
 
 class RecurrentNetwork(nnx.Module):

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 from numpyro import handlers
+from numpyro.distributions import constraints
 
 from bayescore.infer.optimise import join_model_kwargs, model_potential, split_model_kwargs
 from bayescore.models.coestimation import FIELD_SITES, CoestimationProblem, coestimation_model
@@ -169,18 +170,34 @@ def _irls_weights(data, x):
     return data.irls_weights(x)
 
 
+def _is_real(support) -> bool:
+    while hasattr(support, "base_constraint"):
+        support = support.base_constraint
+    return support is constraints.real
+
+
+def _check_real_sites(trace) -> dict:
+    """Sampled sites, after checking that they are all unconstrained reals."""
+    sampled = _sampled_sites(trace)
+    constrained = [
+        name
+        for name, site in sampled.items()
+        if not _is_real(site["fn"].support)
+    ]
+    if constrained:
+        raise ValueError(
+            f"Gauss-Newton needs fixed dampings and real-valued sites; the model samples "
+            f"{constrained} (use bayescore.infer.map_lbfgs for models with hyperpriors)"
+        )
+    return sampled
+
+
 class _Objective:
     """Potential, gradient and Gauss-Newton matrix of a model with fixed dampings."""
 
     def __init__(self, model, problem: CoestimationProblem, kwargs: dict, init: dict):
         trace = _trace(model, problem, kwargs, init)
-        sampled = _sampled_sites(trace)
-        hyper = [n for n in sampled if n.startswith("lambda")]
-        if hyper:
-            raise ValueError(
-                f"Gauss-Newton needs fixed dampings; the model samples {hyper} (use "
-                "bayescore.infer.map_lbfgs for models with hyperpriors)"
-            )
+        sampled = _check_real_sites(trace)
         self.layout = BlockLayout.from_shapes({n: s["value"].shape for n, s in sampled.items()})
         self.has_data = any(m["kind"] == "data" for m in _factor_sites(trace).values())
         self.fixed = dict(kwargs.get("fixed") or {})
@@ -288,7 +305,7 @@ def gauss_newton_map(
     init = dict(init or {})
     # discover the sites (zeros for missing ones) with a first trace
     probe = _trace(model, problem, kwargs, init)
-    shapes = {n: s["value"].shape for n, s in _sampled_sites(probe).items()}
+    shapes = {n: s["value"].shape for n, s in _check_real_sites(probe).items()}
     start = {n: jnp.asarray(init.get(n, jnp.zeros(shape)), dtype=float) for n, shape in shapes.items()}
     objective = _Objective(model, problem, kwargs, start)
     layout = objective.layout
