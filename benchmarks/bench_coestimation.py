@@ -23,7 +23,6 @@ Chains run in parallel when there are enough JAX devices; on CPU pass ``--cpu-de
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -49,6 +48,24 @@ def _parse():
     parser.add_argument("--progress", action="store_true", help="NUTS progress bar")
     parser.add_argument("--json", type=str, default=None, help="write the figures here")
     return parser.parse_args()
+
+
+class _Figures(dict):
+    """A dict that prints every figure as soon as it is measured."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if isinstance(value, float):
+            text = f"{value:.4g}"
+        elif isinstance(value, list):
+            text = " ".join(f"{v:.3f}" for v in value)
+        else:
+            text = str(value)
+        print(f"{key:28s} {text}", flush=True)
+
+    def update(self, other):
+        for key, value in other.items():
+            self[key] = value
 
 
 def main() -> int:
@@ -81,7 +98,9 @@ def main() -> int:
     from bayescore.synthetic.dataset import make_dataset
     from bayescore.synthetic.truth import frozen_flux_truth
 
-    figures = {"device": str(jax.devices()[0]), "n_devices": jax.local_device_count()}
+    figures = _Figures()
+    figures["device"] = str(jax.devices()[0])
+    figures["n_devices"] = jax.local_device_count()
     span = (2004.5, 2005.5)
     epoch = 2005.0
     lmax = args.lmax
@@ -102,7 +121,9 @@ def main() -> int:
     figures["truth_and_data_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    problem = build_problem(data, lmax, None, lmax, n_time=args.n_time, span=span, lmax_sv=args.lmax_sv)
+    problem = build_problem(
+        data, lmax, None, lmax, n_time=args.n_time, span=span, lmax_sv=args.lmax_sv
+    )
     figures["normal_equations_s"] = time.perf_counter() - clock
     dampings = {
         "lambda_frozen_flux": args.lambda_ff,
@@ -175,17 +196,10 @@ def main() -> int:
         extra = coestimation_diagnostics(result.inference_data, problem, max_draws=200)
         figures["rho_posterior_median"] = extra["rho_median"]
 
-    for key, value in figures.items():
-        if isinstance(value, float):
-            print(f"{key:28s} {value:.4g}")
-        elif isinstance(value, list):
-            print(f"{key:28s} " + " ".join(f"{v:.3f}" for v in value))
-        else:
-            print(f"{key:28s} {value}")
     if args.json:
         from bayescore.atomic import write_json
 
-        write_json(args.json, figures)
+        write_json(args.json, dict(figures))
     return 0
 
 

@@ -158,7 +158,9 @@ def test_ar2_full_size_network():
     model = RNNForecaster(seed=1).fit(series, epochs=50, progress=False)
     start = model.split_.test_range[0]
     truth = series[start:]
-    rmse = float(np.sqrt(np.mean((model.predict(series, start=start).values[:, 0, 0] - truth) ** 2)))
+    rmse = float(
+        np.sqrt(np.mean((model.predict(series, start=start).values[:, 0, 0] - truth) ** 2))
+    )
     assert abs(rmse / AR_SIGMA - 1.0) < 0.10, rmse
     q = model.predict_mc(series, n_samples=100, seed=3, start=start)["quantiles"]
     lo = q.sel(quantile=0.05).values[:, 0, 0]
@@ -307,8 +309,14 @@ def test_multivariate_gru_horizon_two():
     for t in range(1, n):
         values[t] = transition @ values[t - 1] + innovation_sd * rng.standard_normal(d)
     model = RNNForecaster(
-        cell="gru", hidden_size=32, num_layers=1, window=10, horizon=2, n_features=d,
-        learning_rate=1e-2, seed=0,
+        cell="gru",
+        hidden_size=32,
+        num_layers=1,
+        window=10,
+        horizon=2,
+        n_features=d,
+        learning_rate=1e-2,
+        seed=0,
     ).fit(values, epochs=10, progress=False)
     start = model.split_.test_range[0]
     pred = model.predict(values, start=start)
@@ -327,7 +335,12 @@ def test_multivariate_gru_horizon_two():
     assert mc["samples"].shape == (4, 3, d)
 
     subset = RNNForecaster(
-        cell="gru", hidden_size=4, num_layers=1, window=10, horizon=2, n_features=d,
+        cell="gru",
+        hidden_size=4,
+        num_layers=1,
+        window=10,
+        horizon=2,
+        n_features=d,
         n_outputs=2,
     ).fit(values, epochs=1, progress=False)
     assert subset.predict(values, start=start).shape == (n - 1 - start, 2, 2)

@@ -162,9 +162,7 @@ def test_linear_flow_nuts_reproduces_the_exact_posterior(linear_case, linear_nut
     assert diagnostics["r_hat_max"] < 1.02
     assert diagnostics["ess_bulk_min"] > 400
     assert diagnostics["divergences"] == 0
-    np.testing.assert_allclose(
-        diagnostics["bfmi"], az.bfmi(result.inference_data), rtol=1e-12
-    )
+    np.testing.assert_allclose(diagnostics["bfmi"], az.bfmi(result.inference_data), rtol=1e-12)
     np.testing.assert_allclose(diagnostics["bfmi"], bfmi(result.sample_stats["energy"]))
 
 
@@ -185,7 +183,9 @@ def test_inference_data_is_labelled_and_saved_atomically(linear_case, linear_nut
     save_inference_data(result.inference_data, path)
     assert [p.name for p in tmp_path.iterdir()] == ["linear.nc"]  # no temporary left
     reloaded = az.from_netcdf(path)
-    np.testing.assert_array_equal(reloaded.posterior["toroidal"].values, posterior["toroidal"].values)
+    np.testing.assert_array_equal(
+        reloaded.posterior["toroidal"].values, posterior["toroidal"].values
+    )
     del problem
 
 
@@ -201,8 +201,12 @@ def test_hyperprior_on_the_spatial_damping(linear_case):
     gdot = 2.0 * kwargs["fixed"]["core"][1]
     exact = invert_flow(g, gdot, problem.lmax_flow, norm="strong", damping=lam,
                         sv_weights=np.asarray(problem.sv_weights))  # fmt: skip
-    np.testing.assert_allclose(_flow_vector(result.values), exact.vector, atol=1e-5 * np.max(exact.std))
-    laplace = laplace_approximation(coestimation_model, problem, model_kwargs=hyper, map_values=result.values)
+    np.testing.assert_allclose(
+        _flow_vector(result.values), exact.vector, atol=1e-5 * np.max(exact.std)
+    )
+    laplace = laplace_approximation(
+        coestimation_model, problem, model_kwargs=hyper, map_values=result.values
+    )
     draws = laplace.sample(200, seed=2)
     assert np.all((draws["lambda_space"] > 1.0e1) & (draws["lambda_space"] < 1.0e5))
     with pytest.raises(ValueError, match="fixed dampings"):
@@ -242,7 +246,9 @@ def test_sv_recovered_and_frozen_flux_compliant(truth_and_data, coestimation):
         for ell in range(1, min(8, L) + 1)
     ]
     assert min(correlation) > 0.95, correlation
-    rho = float(frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"]))
+    rho = float(
+        frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"])
+    )
     rho_start = float(frozen_flux_ratio(problem, init["core"], init["toroidal"], init["poloidal"]))
     print(f"rho at the MAP = {rho:.3g} (USN field + its inverted flow: {rho_start:.3g})")
     # the representation error of polynomial time bases (a polynomial field advected by a
@@ -294,17 +300,22 @@ def _as_posterior(values):
 
 def test_student_t_likelihood_gauss_newton_matches_lbfgs(truth_and_data):
     _, data, _, _ = truth_and_data
-    problem = build_problem(data, 3, legendre_time_basis(SPAN, 2), None, likelihood="student-t")
-    gn = gauss_newton_map(usn_model, problem, max_iterations=100)
+    # iteratively reweighted least squares: (nu + 1)/(nu sigma^2 + r^2) weights
+    problem = build_problem(
+        data, L, legendre_time_basis(SPAN, N_TIME), None, likelihood="student-t"
+    )
+    gn = gauss_newton_map(usn_model, problem, max_iterations=60)
     assert gn.converged
     result = map_lbfgs(usn_model, problem, init_values=gn.values)
     sd = laplace_from_gauss_newton(gn).site_sd()
-    np.testing.assert_array_less(np.abs(result.values["core"] - gn.values["core"]) / sd["core"], 1e-4)
+    np.testing.assert_array_less(
+        np.abs(result.values["core"] - gn.values["core"]) / sd["core"], 1e-4
+    )
 
 
-# ------------------------------------------------------------------ slow: joint NUTS
-@pytest.mark.slow
-def test_coestimation_nuts_agrees_with_laplace(truth_and_data, coestimation):
+# ------------------------------------------------------------------ joint NUTS
+def test_coestimation_nuts_agrees_with_laplace_and_is_calibrated(truth_and_data, coestimation):
+    truth, _, tor, pol = truth_and_data
     problem, _, _, gn = coestimation
     laplace = laplace_from_gauss_newton(gn)
     result = run_nuts(
@@ -313,14 +324,26 @@ def test_coestimation_nuts_agrees_with_laplace(truth_and_data, coestimation):
         dims=problem.dims(),
     )  # fmt: skip
     diagnostics = sampling_diagnostics(result.inference_data)
-    assert diagnostics["r_hat_max"] < 1.02 and diagnostics["divergences"] == 0
+    # the largest split r_hat of 336 parameters from 2 x 500 draws: each has a sampling sd
+    # of ~0.01 around 1, so the maximum lies near 1.03 for a converged run
+    assert diagnostics["r_hat_max"] < 1.05 and diagnostics["divergences"] == 0
     sd = laplace.site_sd()
+    lower, upper = {}, {}
     for name in ("core", "toroidal", "poloidal"):
         draws = result.samples[name].reshape((-1,) + result.samples[name].shape[2:])
+        # ESS ~ 1000: error of a mean ~0.03 sd, of an sd ~2.5 %; the posterior is nearly
+        # Gaussian (the bilinear term is weak at this lambda_1)
         assert np.max(np.abs(draws.mean(axis=0) - gn.values[name]) / sd[name]) < 0.25
         assert np.all(np.abs(draws.std(axis=0) / sd[name] - 1) < 0.2)
+        lower[name], upper[name] = np.percentile(draws, [2.5, 97.5], axis=0)
     extra = coestimation_diagnostics(result.inference_data, problem, max_draws=100)
     assert extra["rho_median"] < 1e-3
+    # NUTS 95 % intervals on the flow (whose truth is a prior draw): calibrated
+    inside = np.concatenate([
+        ((lower[n] <= v) & (v <= upper[n])).ravel()
+        for n, v in (("toroidal", tor), ("poloidal", pol))
+    ])  # fmt: skip
+    assert 0.90 <= np.mean(inside) <= 0.995
 
 
 # ------------------------------------------------------------------ parallel chains
@@ -358,7 +381,9 @@ def test_chains_run_in_parallel_on_host_devices():
     assert report["devices"] == 2 and report["method"] == "parallel"
     # conjugate posterior: precision 1/100 + 4, mean = 4 y / (4 + 0.01)
     precision = 4.0 + 0.01
-    np.testing.assert_allclose(report["mean"], 4.0 * np.array([1.0, -2.0, 0.5]) / precision, atol=0.1)
+    np.testing.assert_allclose(
+        report["mean"], 4.0 * np.array([1.0, -2.0, 0.5]) / precision, atol=0.1
+    )
     np.testing.assert_allclose(report["sd"], 1 / np.sqrt(precision), rtol=0.1)
 
 

@@ -26,8 +26,8 @@ from bayescore.flow.operator import sv_from_flow
 from bayescore.models import (
     BlockLayout,
     TimeBlockGaussian,
-    build_problem,
     bspline_time_basis,
+    build_problem,
     coestimation_model,
     flow_labels,
     frozen_flux_ratio,
@@ -164,7 +164,9 @@ def test_time_block_gaussian_matches_scipy():
     draws = np.asarray(prior.sample(jax.random.PRNGKey(0), (40_000,))).reshape(40_000, -1)
     covariance = np.cov(draws.T)
     # Monte Carlo: sd of a covariance estimate ~ sqrt(2/N) sigma^2 ~ 0.7 % -> 5 % margin
-    np.testing.assert_allclose(covariance, np.linalg.inv(expected), atol=0.05 * np.max(np.abs(covariance)))
+    np.testing.assert_allclose(
+        covariance, np.linalg.inv(expected), atol=0.05 * np.max(np.abs(covariance))
+    )
     with pytest.raises(CoefficientShapeError):
         TimeBlockGaussian(jnp.ones((3, 2)))
 
@@ -226,8 +228,12 @@ def test_flow_prior_is_the_damped_norms(problem):
     lam_space, lam_time = 3.0e2, 2.0e-8
     values = _random_values(problem, 3, scale=5.0)
     prior = problem.flow_prior(lam_space, lam_time)
-    quadratic = -(prior.log_prob(values["toroidal"]) - prior.log_prob(jnp.zeros_like(values["toroidal"])))
-    quadratic += -(prior.log_prob(values["poloidal"]) - prior.log_prob(jnp.zeros_like(values["poloidal"])))
+    quadratic = -(
+        prior.log_prob(values["toroidal"]) - prior.log_prob(jnp.zeros_like(values["toroidal"]))
+    )
+    quadratic += -(
+        prior.log_prob(values["poloidal"]) - prior.log_prob(jnp.zeros_like(values["poloidal"]))
+    )
     # independent: the norms of bayescore.flow.norms by Gauss quadrature in time
     nodes, weights = np.polynomial.legendre.leggauss(8)
     times = 2005.0 + 0.5 * nodes
@@ -260,7 +266,9 @@ def test_usn_prior_is_the_cmb_roughness(problem):
         return float(np.sum(area * b_r**2))
 
     nodes, weights = np.polynomial.legendre.leggauss(6)
-    span_integral = sum(0.5 * w * mean_square_sa(2005.0 + 0.5 * x_) for x_, w in zip(nodes, weights, strict=True))
+    span_integral = sum(
+        0.5 * w * mean_square_sa(2005.0 + 0.5 * x_) for x_, w in zip(nodes, weights, strict=True)
+    )
     ends = mean_square_sa(SPAN[0]) + mean_square_sa(SPAN[1])
     assert quadratic == pytest.approx(lam_span * span_integral + lam_ends * ends, rel=1e-9)
 
@@ -274,15 +282,48 @@ def test_frozen_flux_gauss_newton_matches_autodiff(problem):
     def residuals(core, tor, pol):
         return problem.frozen_flux_residuals(core, tor, pol)
 
-    jac = jax.jacfwd(residuals, argnums=(0, 1, 2))(values["core"], values["toroidal"], values["poloidal"])
+    jac = jax.jacfwd(residuals, argnums=(0, 1, 2))(
+        values["core"], values["toroidal"], values["poloidal"]
+    )
     names = ("core", "toroidal", "poloidal")
     flat = {n: j.reshape(j.shape[0], j.shape[1], -1) for n, j in zip(names, jac, strict=True)}
     w = np.asarray(problem.node_weights)
     big_w = np.asarray(problem.sv_weights)
-    blocks = problem.frozen_flux_gauss_newton(values["core"], values["toroidal"], values["poloidal"])
+    blocks = problem.frozen_flux_gauss_newton(
+        values["core"], values["toroidal"], values["poloidal"]
+    )
     for (a, b), block in blocks.items():
         expected = np.einsum("i,isx,s,isy->xy", w, flat[a], big_w, flat[b])
         np.testing.assert_allclose(block, expected, rtol=1e-9, atol=1e-9 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("kind", ["legendre", "bspline"])
+def test_frozen_flux_nodes_integrate_the_misfit_exactly(dataset, kind):
+    if kind == "legendre":
+        bases = (legendre_time_basis(SPAN, 3), legendre_time_basis(SPAN, 2))
+    else:  # different break points for field and flow: the rule uses their union
+        bases = (bspline_time_basis(SPAN, 2, order=3), bspline_time_basis(SPAN, 3, order=2))
+    problem = build_problem(dataset, L_B, bases[0], L_F, bases[1]).with_sv_weights(
+        np.linspace(0.5, 2.0, n_coefficients(L_B + L_F))
+    )
+    values = _random_values(problem, 10)
+    core, tor, pol = values["core"] * 1e3, values["toroidal"], values["poloidal"]
+    misfit = float(problem.frozen_flux_misfit(core, tor, pol))
+    # independent: 20-point Gauss rule on each of 6 equal pieces (the union of all breaks
+    # lies on that grid), residuals synthesised at those times
+    edges = np.linspace(*SPAN, 7)
+    x, w = np.polynomial.legendre.leggauss(20)
+    times = np.concatenate(
+        [a + 0.5 * (b - a) * (x + 1) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    )
+    weights = np.tile(0.5 * np.diff(edges)[0] * w, 6)
+    g = np.asarray(problem.field_at(core, times))
+    gdot = np.asarray(problem.field_at(core, times, 1))
+    t, s = (np.asarray(v) for v in problem.flow_at(tor, pol, times))
+    sv = np.asarray(sv_from_flow(g, t, s))
+    residual = np.pad(gdot, ((0, 0), (0, sv.shape[1] - gdot.shape[1]))) - sv
+    expected = np.sum(weights * np.sum(np.asarray(problem.sv_weights) * residual**2, axis=1))
+    assert misfit == pytest.approx(expected, rel=1e-10)
 
 
 def test_frozen_flux_consistent_state_has_zero_residual(dataset):
@@ -313,13 +354,19 @@ def test_coestimation_log_density_is_the_sum_of_its_terms(problem):
     # independent pieces: scipy normals for the field priors, the flow prior, the data and
     # the normalised frozen-flux pseudo-likelihood sum_ij log N(r_ij; 0, 1/(2 lam w_i W_j))
     expected = np.sum(scipy.stats.norm.logpdf(values["core"], scale=np.asarray(problem.core_sd)))
-    expected += np.sum(scipy.stats.norm.logpdf(values["static"], scale=np.asarray(problem.static_sd)))
+    expected += np.sum(
+        scipy.stats.norm.logpdf(values["static"], scale=np.asarray(problem.static_sd))
+    )
     expected += np.sum(scipy.stats.norm.logpdf(values["external"], scale=100.0))
     expected += np.sum(scipy.stats.norm.logpdf(values["bias"], scale=1000.0))
     flow_prior = problem.flow_prior(lam["lambda_space"], lam["lambda_time"])
-    expected += float(flow_prior.log_prob(values["toroidal"]) + flow_prior.log_prob(values["poloidal"]))
+    expected += float(
+        flow_prior.log_prob(values["toroidal"]) + flow_prior.log_prob(values["poloidal"])
+    )
     expected += float(problem.data.log_likelihood(problem.field_vector(values)))
-    r = np.asarray(problem.frozen_flux_residuals(values["core"], values["toroidal"], values["poloidal"]))
+    r = np.asarray(
+        problem.frozen_flux_residuals(values["core"], values["toroidal"], values["poloidal"])
+    )
     precision = 2 * lam["lambda_frozen_flux"] * np.outer(problem.node_weights, problem.sv_weights)
     expected += np.sum(scipy.stats.norm.logpdf(r, scale=1 / np.sqrt(precision)))
     assert float(log_joint) == pytest.approx(expected, rel=1e-10)

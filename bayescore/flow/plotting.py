@@ -128,19 +128,18 @@ def plot_flow_map(
     u_theta, u_phi = flow.velocity(np.deg2rad(90.0 - lat_g), np.deg2rad(lon_g))
     east, north = np.asarray(u_phi), -np.asarray(u_theta)
     quiver = ax.quiver(lon_g, lat_g, east, north, angles="uv", pivot="middle", width=0.0025)
-    # the key sits above the map's top-right corner, clear of the title and inside the
-    # figure's tight bounding box
+    # the key sits below the map's right end, on the line of the x label
     ax.quiverkey(
         quiver,
-        0.86,
-        1.03,
+        0.97,
+        -0.11,
         reference_speed,
         f"{reference_speed:g} km/yr",
-        labelpos="E",
+        labelpos="W",
         coordinates="axes",
     )
     default = "Core flow at the CMB" + (" over B_r" if g is not None else "")
-    _map_axes(ax, (title or default) + _epoch_suffix(epoch))
+    _map_axes(ax, title or default + _epoch_suffix(epoch))
     return ax
 
 
@@ -166,7 +165,7 @@ def plot_sv_map(gdot, epoch: float | None = None, ax=None, title: str | None = N
     limit = float(np.max(np.abs(radial_ut)))
     mesh = ax.pcolormesh(lon, lat, radial_ut, cmap="PuOr_r", vmin=-limit, vmax=limit)
     ax.figure.colorbar(mesh, ax=ax, shrink=0.8, label="dB_r/dt at the CMB (µT/yr)")
-    _map_axes(ax, (title or "Radial secular variation at the CMB") + _epoch_suffix(epoch))
+    _map_axes(ax, title or "Radial secular variation at the CMB" + _epoch_suffix(epoch))
     return ax
 
 

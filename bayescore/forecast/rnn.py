@@ -20,11 +20,14 @@ Keras' ``Dropout`` layer does.
 
 Parameters and inputs are float32 (the package runs JAX in 64-bit mode for the inverse
 problems; the network casts explicitly so training is not slowed down). The default hot
-path (``fused=True``) evaluates each layer with its own :func:`jax.lax.scan`: the input
-projections of all time steps are one matrix product, and the four (LSTM) or three (GRU)
-recurrent products of a step are one matrix product with the cells' kernels
-concatenated. It uses the very parameters of the ``nnx`` cells and computes the same
-function as ``nnx.RNN`` (``fused=False``); the tests check that the two agree.
+path (``fused=True``) runs all layers in one :func:`jax.lax.scan` in wavefront order
+(iteration ``k`` advances layer ``l`` to time ``k - l``): ``T + L - 1`` loop iterations
+instead of ``T * L``, each with one batched product for the recurrent terms of all
+layers (the four LSTM or three GRU gate kernels concatenated) and one for their inputs.
+It reads the very parameters of the ``nnx`` cells and computes the same function as
+``nnx.RNN`` layer after layer (``fused=False``); the tests check values and gradients.
+A training epoch (shuffle, all Adam steps, validation loss) is one compiled function
+with a ``lax.scan`` over the batches.
 
 Uncertainty
 -----------
@@ -93,8 +96,17 @@ DEFAULT_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 
 _FORMAT_VERSION = 1
 _PARAM_PREFIX = "param:"
-# Windows evaluated at once by the (deterministic and MC) predictions.
-_PREDICT_CHUNK = 1024
+# Windows evaluated at once by the (deterministic and MC) predictions: about this many,
+# split evenly. For the 4 x 50 LSTM, chunks of 64-350 windows keep a step's activations
+# in cache: MC passes ran about 1.3x faster than with chunks of 1024 (one CPU core).
+_PREDICT_CHUNK = 256
+
+
+def _chunk_size(n: int, target: int = _PREDICT_CHUNK) -> int:
+    """Chunk length close to ``target`` that splits ``n`` items with little padding."""
+    return -(-n // -(-n // target))
+
+
 # Number of times each jitted function has been traced (Python-executed); tests use it
 # to check that training compiles its step once, not once per batch or epoch.
 _TRACE_COUNTS: collections.Counter[str] = collections.Counter()
@@ -281,7 +293,12 @@ class RecurrentNetwork(nnx.Module):
         return (zeros, zeros) if self.cell_kind == "lstm" else zeros
 
     def __call__(
-        self, x: jax.Array, *, dropout_key: jax.Array | None = None, fused: bool = True
+        self,
+        x: jax.Array,
+        *,
+        dropout_key: jax.Array | None = None,
+        fused: bool = True,
+        shared_masks: bool = False,
     ) -> jax.Array:
         """Map input windows to outputs.
 
@@ -294,6 +311,10 @@ class RecurrentNetwork(nnx.Module):
         fused : bool, default True
             Run all layers in one wavefront scan (:func:`_stacked_scan`, faster);
             ``False`` runs ``nnx.RNN`` layer after layer. Same function either way.
+        shared_masks : bool, default False
+            Draw one set of masks, of a single window's shape, and apply it to every
+            window of the batch (one thinned network: MC-dropout passes). Otherwise
+            every window gets its own masks (training).
 
         Returns
         -------
@@ -301,36 +322,51 @@ class RecurrentNetwork(nnx.Module):
             Standardised outputs, float32.
         """
         h = jnp.asarray(x, dtype=jnp.float32)
-        n_layers = len(self.layers)
+        n_layers, hidden = len(self.layers), self.hidden_size
+        n_time, n_batch_dims = h.shape[-2], h.ndim - 2
         keys = None if dropout_key is None else jax.random.split(dropout_key, n_layers)
+
+        def mask(index: int, shape: tuple[int, ...]) -> jax.Array:
+            """Multipliers (0 or 1/keep): exactly the draws of nnx.Dropout on ``shape``."""
+            ones = jnp.ones(shape, jnp.float32)
+            return self.dropouts[index](ones, deterministic=False, rngs=keys[index])
+
+        def shared(index: int, shape: tuple[int, ...]) -> jax.Array:
+            return mask(index, shape).reshape((1,) * n_batch_dims + shape)
+
         if fused:
             masks = None
             if keys is not None and n_layers > 1:
-                # The very masks nnx.Dropout draws for a (..., T, H) layer output.
-                ones = jnp.ones(h.shape[:-1] + (self.hidden_size,), jnp.float32)
                 masks = jnp.stack(
                     [
                         jnp.moveaxis(
-                            self.dropouts[index](ones, deterministic=False, rngs=keys[index]),
+                            shared(index, (n_time, hidden))
+                            if shared_masks
+                            else mask(index, h.shape[:-1] + (hidden,)),
                             -2,
                             0,
                         )
                         for index in range(n_layers - 1)
                     ]
                 )
-            cells = [layer.cell for layer in self.layers]
-            h = _stacked_scan(cells, self.cell_kind, h, masks)
+            h = _stacked_scan([layer.cell for layer in self.layers], self.cell_kind, h, masks)
         else:
-            for index in range(n_layers - 1):
-                h = self.layers[index](h, initial_carry=self._initial_carry(h.shape[:-2]))
-                h = self.dropouts[index](
-                    h, deterministic=keys is None, rngs=None if keys is None else keys[index]
-                )
-            top = self.layers[-1]
-            h = top(h, initial_carry=self._initial_carry(h.shape[:-2]))[..., -1, :]
-        h = self.dropouts[-1](
-            h, deterministic=keys is None, rngs=None if keys is None else keys[-1]
-        )
+            for index, layer in enumerate(self.layers):
+                h = layer(h, initial_carry=self._initial_carry(h.shape[:-2]))
+                if index == n_layers - 1:
+                    h = h[..., -1, :]
+                elif keys is not None:
+                    h = (
+                        h * shared(index, (n_time, hidden))
+                        if shared_masks
+                        else (self.dropouts[index](h, deterministic=False, rngs=keys[index]))
+                    )
+        if keys is not None:
+            h = (
+                h * shared(n_layers - 1, (hidden,))
+                if shared_masks
+                else (self.dropouts[-1](h, deterministic=False, rngs=keys[-1]))
+            )
         return self.head(h)
 
 
@@ -405,33 +441,27 @@ def _predict(graphdef, params, x, *, fused):
     def apply(p, block):
         return nnx.merge(graphdef, p)(block, fused=fused)
 
-    return _map_in_chunks(apply, params, x, min(x.shape[0], _PREDICT_CHUNK))
+    return _map_in_chunks(apply, params, x, _chunk_size(x.shape[0]))
 
 
 @partial(jax.jit, static_argnames=("graphdef", "fused"))
 def _predict_mc(graphdef, params, x, mask_keys, noise, noise_key, *, fused):
     """MC-dropout passes over windows: one mask set per pass, shared by all windows.
 
-    Passes run one after the other and windows in chunks of ``_PREDICT_CHUNK``: on a CPU
-    the activations of a chunk then stay in cache, which is faster than one big batch
-    of all passes (measured in benchmarks/bench_forecast.py).
+    Passes run one after the other and windows in chunks of about ``_PREDICT_CHUNK``: on
+    a CPU the activations of a chunk then stay in cache, which is faster than one big
+    batch of all passes.
     """
     _TRACE_COUNTS["predict_mc"] += 1
 
-    def one_window(p, window, key):
-        return nnx.merge(graphdef, p)(window, dropout_key=key, fused=fused)
-
     def one_pass(p, key):
-        # The key is not mapped over windows, so every window sees the same masks (drawn
-        # again, identically, for every chunk: a few thousand numbers).
         def chunk(p, block):
-            return jax.vmap(one_window, in_axes=(None, 0, None))(p, block, key)
+            network = nnx.merge(graphdef, p)
+            return network(block, dropout_key=key, fused=fused, shared_masks=True)
 
-        return _map_in_chunks(chunk, p, x, min(x.shape[0], _PREDICT_CHUNK))
+        return _map_in_chunks(chunk, p, x, _chunk_size(x.shape[0]))
 
-    passes = _map_in_chunks(
-        lambda p, keys: jax.vmap(one_pass, in_axes=(None, 0))(p, keys), params, mask_keys, 1
-    )  # (S, N, out)
+    passes = _map_in_chunks(lambda p, keys: one_pass(p, keys[0])[None], params, mask_keys, 1)
     eps = jax.random.normal(noise_key, passes.shape, dtype=jnp.float32)
     return passes, passes + noise * eps
 
@@ -453,7 +483,8 @@ def _forecast(
         def step(carry, step_key):
             p, current = carry
             model = nnx.merge(graphdef, p)
-            out = model(current, dropout_key=mask_key if mc else None, fused=fused)
+            key = mask_key if mc else None
+            out = model(current, dropout_key=key, fused=fused, shared_masks=True)
             out = out + noise * jax.random.normal(step_key, out.shape, dtype=jnp.float32)
             block = out.reshape(horizon, n_features)
             current = jnp.concatenate([current, block], axis=0)[-current.shape[0] :]
@@ -1245,5 +1276,7 @@ class RNNForecaster:
                     },
                 )
         except KeyError as error:
-            raise MalformedFileError(f"{path} lacks the entry {error} of a forecaster file") from error
+            raise MalformedFileError(
+                f"{path} lacks the entry {error} of a forecaster file"
+            ) from error
         return forecaster

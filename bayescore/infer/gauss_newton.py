@@ -179,11 +179,7 @@ def _is_real(support) -> bool:
 def _check_real_sites(trace) -> dict:
     """Sampled sites, after checking that they are all unconstrained reals."""
     sampled = _sampled_sites(trace)
-    constrained = [
-        name
-        for name, site in sampled.items()
-        if not _is_real(site["fn"].support)
-    ]
+    constrained = [name for name, site in sampled.items() if not _is_real(site["fn"].support)]
     if constrained:
         raise ValueError(
             f"Gauss-Newton needs fixed dampings and real-valued sites; the model samples "
@@ -306,7 +302,9 @@ def gauss_newton_map(
     # discover the sites (zeros for missing ones) with a first trace
     probe = _trace(model, problem, kwargs, init)
     shapes = {n: s["value"].shape for n, s in _check_real_sites(probe).items()}
-    start = {n: jnp.asarray(init.get(n, jnp.zeros(shape)), dtype=float) for n, shape in shapes.items()}
+    start = {
+        n: jnp.asarray(init.get(n, jnp.zeros(shape)), dtype=float) for n, shape in shapes.items()
+    }
     objective = _Objective(model, problem, kwargs, start)
     layout = objective.layout
     theta = layout.pack(start)

@@ -42,7 +42,9 @@ def _dataset(values: dict, coords: dict | None, dims: dict | None, attrs: dict |
     for name, array in values.items():
         array = np.asarray(array)
         if array.ndim < 2:
-            raise ValueError(f"{name!r} must have leading (chain, draw) dimensions, got {array.shape}")
+            raise ValueError(
+                f"{name!r} must have leading (chain, draw) dimensions, got {array.shape}"
+            )
         names = list(dims.get(name, []))
         extra = array.ndim - 2
         if len(names) != extra:
@@ -225,23 +227,24 @@ def coestimation_diagnostics(idata, problem, max_draws: int | None = None) -> di
     Returns
     -------
     dict
-        ``rho`` (array (chain, draw) or thinned), ``rho_median``, ``rho_max``,
-        ``misfit`` (:func:`misfit_table` at the posterior mean).
+        ``rho`` (array (chain, draw), draws thinned to ``max_draws``), ``rho_median``,
+        ``rho_max`` (when the posterior holds core and flow), ``misfit``
+        (:func:`misfit_table` at the posterior mean, when it holds every field block).
     """
     from bayescore.models.coestimation import frozen_flux_ratio
 
     posterior = _group(idata, "posterior")
     out = {}
-    if {"toroidal", "poloidal"} <= set(posterior.data_vars) and problem.sv_weights is not None:
-        core = _with_fixed(posterior, "core")
+    names = set(posterior.data_vars)
+    if {"core", "toroidal", "poloidal"} <= names and problem.sv_weights is not None:
         draws = slice(None)
-        if max_draws is not None and posterior.sizes["draw"] * posterior.sizes["chain"] > max_draws:
-            step = int(np.ceil(posterior.sizes["chain"] * posterior.sizes["draw"] / max_draws))
-            draws = slice(None, None, step)
+        n_total = posterior.sizes["chain"] * posterior.sizes["draw"]
+        if max_draws is not None and n_total > max_draws:
+            draws = slice(None, None, int(np.ceil(n_total / max_draws)))
         rho = np.asarray(
             frozen_flux_ratio(
                 problem,
-                core[:, draws],
+                posterior["core"].values[:, draws],
                 posterior["toroidal"].values[:, draws],
                 posterior["poloidal"].values[:, draws],
             )
@@ -255,12 +258,6 @@ def coestimation_diagnostics(idata, problem, max_draws: int | None = None) -> di
     if set(mean_values) == set(problem.field_sites):
         out["misfit"] = misfit_table(problem, mean_values)
     return out
-
-
-def _with_fixed(posterior, name):
-    if name not in posterior:
-        raise KeyError(f"the posterior has no {name!r} variable")
-    return posterior[name].values
 
 
 def save_inference_data(idata, path) -> os.PathLike:

@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.infer.optimise import (
-    model_hessian,
     model_constrain,
+    model_hessian,
     split_model_kwargs,
     unconstrained_init,
 )

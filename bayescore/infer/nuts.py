@@ -92,9 +92,7 @@ def default_chain_method(num_chains: int) -> str:
 
 def _whitened_model(mean, scale, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
     """Flat site ``z`` with the original model's log joint density at ``mean + scale z``."""
-    z = numpyro.sample(
-        "z", dist.ImproperUniform(constraints.real_vector, (), (mean.shape[0],))
-    )
+    z = numpyro.sample("z", dist.ImproperUniform(constraints.real_vector, (), (mean.shape[0],)))
     x = mean + scale @ z
     # the original model runs inside this one: hide its sites from the outer handlers,
     # or its densities would be counted twice

@@ -217,9 +217,15 @@ class MAPResult:
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
 def model_hessian(x, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
     """Hessian of :func:`model_potential` at ``x`` (dense, forward-over-reverse)."""
+
     def potential(point):
         return model_potential(
-            point, model_args, dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs
+            point,
+            model_args,
+            dynamic_kwargs,
+            model=model,
+            layout=layout,
+            static_kwargs=static_kwargs,
         )
 
     return jax.hessian(potential)(x)
@@ -243,7 +249,9 @@ def _preconditioner(kind, x0, hessian_fn):
         return jnp.diag(scale)
     if scale.shape == (n, n):
         return scale
-    raise ValueError(f"preconditioner array must have shape ({n},) or ({n}, {n}), got {scale.shape}")
+    raise ValueError(
+        f"preconditioner array must have shape ({n},) or ({n}, {n}), got {scale.shape}"
+    )
 
 
 @partial(
@@ -270,7 +278,9 @@ def _lbfgs(
     def step(carry):
         y, state = carry
         value, grad = value_and_grad(y, state=state)
-        updates, state = optimiser.update(grad, state, y, value=value, grad=grad, value_fn=objective)
+        updates, state = optimiser.update(
+            grad, state, y, value=value, grad=grad, value_fn=objective
+        )
         return optax.apply_updates(y, updates), state
 
     def keep_going(carry):

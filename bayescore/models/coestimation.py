@@ -72,6 +72,7 @@ import numpyro.distributions as dist
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.fields import design_matrix
 from bayescore.flow.norms import NORMS, coefficient_weights, temporal_weights
 from bayescore.flow.operator import field_matrix, frozen_flux_matrix, sv_from_flow
 from bayescore.flow.weights import SCHEMES, sv_degree_power, sv_weights, sv_weights_from_power
@@ -84,6 +85,7 @@ from bayescore.models.parametrisation import (
     legendre_time_basis,
 )
 from bayescore.sh.indexing import degree_order_arrays, n_coefficients
+from bayescore.synthetic.dataset import external_dipole_field
 
 __all__ = [
     "DEFAULT_DAMPINGS",
@@ -105,10 +107,12 @@ LIKELIHOODS = ("gaussian", "laplace", "student-t")
 #: Sample sites of the field (in packing order) and of the flow.
 FIELD_SITES = ("bias", "core", "external", "static")
 FLOW_SITES = ("poloidal", "toroidal")
-#: Default dampings of :func:`coestimation_model`. The spatial damping depends on the norm
-#: (units: yr^2 for "strong", yr^2/km^2 ... see :data:`bayescore.flow.norms.NORMS`); the
-#: values give flows of order 10 km/yr at degree 1 over a one-year span and must be tuned
-#: to a target (rms speed, rho, misfit) for real work.
+#: Default dampings of :func:`coestimation_model`. Units (every term of the negative log
+#: posterior is dimensionless): lambda_frozen_flux 1/yr (W in (nT/yr)^-2, node weights in
+#: yr); lambda_space yr for the strong norm (1/yr^2 integrated over the span) and yr/km^2
+#: for the weak and energy norms; lambda_time yr^3/km^4. The values give flows of order
+#: 10 km/yr at degree 1 over a one-year span; tune them to a target (rms speed, rho,
+#: misfit) for real work.
 DEFAULT_DAMPINGS = {
     "lambda_frozen_flux": 1.0e4,
     "lambda_space": {"strong": 1.0e3, "weak": 3.0e-4, "energy": 5.0e-3},
@@ -127,23 +131,28 @@ def _external_columns(theta, phi):
 
     Returns an array of shape (n, 3 components, 3 coefficients) (numpy).
     """
-    from bayescore.synthetic.dataset import external_dipole_field
-
     eye = np.eye(3)
-    columns = [
-        np.stack(external_dipole_field(q[0], q[1], q[2], theta, phi), axis=-1) for q in eye
-    ]
+    columns = [np.stack(external_dipole_field(q[0], q[1], q[2], theta, phi), axis=-1) for q in eye]
     return np.stack(columns, axis=-1)
 
 
 @partial(jax.jit, static_argnames=("lmax_internal", "n_core", "time_basis", "n_bias", "external"))
 def _design_chunk(
-    t, r, theta, phi, component, bias_index, ext_columns, *, lmax_internal, n_core, time_basis,
-    n_bias, external
+    t,
+    r,
+    theta,
+    phi,
+    component,
+    bias_index,
+    ext_columns,
+    *,
+    lmax_internal,
+    n_core,
+    time_basis,
+    n_bias,
+    external,
 ):
     """Rows of the field design matrix in the packing order (bias, core, external, static)."""
-    from bayescore.fields import design_matrix
-
     full = design_matrix(lmax_internal, r, theta, phi)  # (c, 3, n_int)
     rows = jnp.take_along_axis(full, component[:, None, None], axis=1)[:, 0, :]
     psi = time_basis(t)  # (c, N_t)
@@ -151,9 +160,7 @@ def _design_chunk(
     core = (psi[:, :, None] * rows[:, None, :n_core]).reshape(n_chunk, -1)
     parts = []
     if n_bias:
-        parts.append(
-            (bias_index[:, None] == jnp.arange(n_bias)[None, :]).astype(core.dtype)
-        )
+        parts.append((bias_index[:, None] == jnp.arange(n_bias)[None, :]).astype(core.dtype))
     parts.append(core)
     if external:
         parts.append(jnp.take_along_axis(ext_columns, component[:, None, None], axis=1)[:, 0, :])
@@ -377,8 +384,10 @@ class FieldData:
         if self.likelihood == "gaussian":
             delta = x - self.x_ref
             chi2 = delta @ (self.hessian @ delta) - 2.0 * self.gradient_ref @ delta + self.chi2_ref
-            return -0.5 * chi2 - jnp.sum(jnp.log(self.sigma)) - 0.5 * self.n_data * jnp.log(
-                2.0 * jnp.pi
+            return (
+                -0.5 * chi2
+                - jnp.sum(jnp.log(self.sigma))
+                - 0.5 * self.n_data * jnp.log(2.0 * jnp.pi)
             )
         residual = self.value - self.predict_traced(x)
         if self.likelihood == "laplace":
@@ -393,9 +402,7 @@ class FieldData:
             raise ValueError("this FieldData keeps no per-datum design (Gaussian likelihood)")
         blocks = self.layout.unpack(x)
         core = blocks["core"]
-        prediction = jnp.sum(
-            self.design_internal[:, : self.n_core] * (self.psi @ core), axis=-1
-        )
+        prediction = jnp.sum(self.design_internal[:, : self.n_core] * (self.psi @ core), axis=-1)
         if "static" in blocks:
             prediction = prediction + self.design_internal[:, self.n_core :] @ blocks["static"]
         if "external" in blocks:
@@ -653,9 +660,11 @@ class CoestimationProblem:
     def usn_core_prior(self, lambda_span, lambda_ends):
         """Broad prior plus the USN roughness (paper eq. 30) on the core block."""
         broad = jax.vmap(jnp.diag)(1.0 / self.core_sd.T**2)  # (n, N_t, N_t)
-        rough = 2.0 * self.roughness_weights[:, None, None] * (
-            lambda_span * self.roughness_gram + lambda_ends * self.roughness_ends
-        )[None]
+        rough = (
+            2.0
+            * self.roughness_weights[:, None, None]
+            * (lambda_span * self.roughness_gram + lambda_ends * self.roughness_ends)[None]
+        )
         return TimeBlockGaussian(broad + rough)
 
     def static_prior(self):
@@ -826,7 +835,9 @@ def _data_arrays(dataset, span):
     n = arrays["value"].shape[0]
     for name, array in arrays.items():
         if array.shape != (n,):
-            raise CoefficientShapeError(f"data variable {name!r} has shape {array.shape}, expected ({n},)")
+            raise CoefficientShapeError(
+                f"data variable {name!r} has shape {array.shape}, expected ({n},)"
+            )
         if name != "component" and not np.all(np.isfinite(array.astype(float))):
             raise NonFiniteError(f"data variable {name!r} contains NaN or infinite values")
     if n == 0:
@@ -1066,9 +1077,13 @@ def build_problem(
             breaks = np.union1d(time_basis.breaks, flow_time_basis.breaks)
             nodes, node_weights = time_basis.quadrature(degree, breaks)
         else:
-            nodes, node_weights = (np.atleast_1d(np.asarray(v, dtype=float)) for v in frozen_flux_nodes)
+            nodes, node_weights = (
+                np.atleast_1d(np.asarray(v, dtype=float)) for v in frozen_flux_nodes
+            )
             if nodes.shape != node_weights.shape or nodes.ndim != 1:
-                raise CoefficientShapeError("frozen_flux_nodes must be two 1-D arrays of equal length")
+                raise CoefficientShapeError(
+                    "frozen_flux_nodes must be two 1-D arrays of equal length"
+                )
             if np.any(node_weights <= 0):
                 raise ValueError("frozen-flux node weights must be positive (years)")
             time_basis.check_times(nodes, "frozen-flux nodes")
@@ -1130,16 +1145,20 @@ def _rhs_at(data: FieldData, x_ref):
 
 
 def _with_compact_design(data: FieldData) -> FieldData:
-    from bayescore.fields import design_matrix
-
     rows = []
     for start, stop, _, take in data._chunks():
         full = design_matrix(
-            data.lmax_internal, jnp.asarray(take(data.r)), jnp.asarray(take(data.theta)),
+            data.lmax_internal,
+            jnp.asarray(take(data.r)),
+            jnp.asarray(take(data.theta)),
             jnp.asarray(take(data.phi)),
         )
         comp = jnp.asarray(take(data.component))
-        rows.append(np.asarray(jnp.take_along_axis(full, comp[:, None, None], axis=1)[:, 0, :])[: stop - start])
+        rows.append(
+            np.asarray(jnp.take_along_axis(full, comp[:, None, None], axis=1)[:, 0, :])[
+                : stop - start
+            ]
+        )
     return dataclasses.replace(
         data,
         design_internal=jnp.asarray(np.concatenate(rows)),
@@ -1161,7 +1180,9 @@ def damping(name: str, value, hyperpriors):
     if hyperpriors and name in hyperpriors:
         low, high = (float(v) for v in hyperpriors[name])
         if not (0 < low < high):
-            raise ValueError(f"hyperprior bounds of {name} must satisfy 0 < low < high, got {(low, high)}")
+            raise ValueError(
+                f"hyperprior bounds of {name} must satisfy 0 < low < high, got {(low, high)}"
+            )
         return numpyro.sample(name, dist.LogUniform(low, high))
     value = jnp.asarray(value, dtype=float)
     return value
@@ -1221,13 +1242,13 @@ def coestimation_model(
         From :func:`build_problem` (with a flow) and SV weights set
         (:meth:`CoestimationProblem.with_lesur_weights`).
     lambda_frozen_flux : float, default 1e4
-        lambda_1 of the frozen-flux term (dimensionless with W a precision in
-        (nT/yr)^-2 and node weights in years: Phi_1 = lambda_1 sum_i w_i r_i^T W r_i).
+        lambda_1 of the frozen-flux term, 1/yr (W a precision in (nT/yr)^-2 and node
+        weights in years: Phi_1 = lambda_1 sum_i w_i r_i^T W r_i).
     lambda_space : float, optional
         lambda_2 (B or W) of the spatial flow norm integrated over the span; default
         from :data:`DEFAULT_DAMPINGS` for the problem's norm.
     lambda_time : float, default 1e-8
-        lambda_3 of the temporal flow norm (yr^3/km^4 ... per the norm's units).
+        lambda_3 of the temporal flow norm, yr^3/km^4.
     hyperpriors : dict, optional
         ``{"lambda_frozen_flux" | "lambda_space" | "lambda_time": (low, high)}``: replace
         the fixed damping by a log-uniform hyperprior on [low, high].

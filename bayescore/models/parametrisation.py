@@ -173,7 +173,9 @@ def _check_span(span) -> tuple[float, float]:
     try:
         start, end = (float(v) for v in span)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"span must be a pair (start, end) of decimal years, got {span!r}") from error
+        raise ValueError(
+            f"span must be a pair (start, end) of decimal years, got {span!r}"
+        ) from error
     if not (np.isfinite(start) and np.isfinite(end)):
         raise NonFiniteError(f"span ends must be finite, got ({start}, {end})")
     if not end > start:
@@ -382,8 +384,7 @@ class TimeBlockGaussian(Distribution):
             self.precision_blocks.shape[1] != self.precision_blocks.shape[2]
         ):
             raise CoefficientShapeError(
-                "precision_blocks must have shape (n, N_t, N_t), got "
-                f"{self.precision_blocks.shape}"
+                f"precision_blocks must have shape (n, N_t, N_t), got {self.precision_blocks.shape}"
             )
         n, n_time, _ = self.precision_blocks.shape
         super().__init__(batch_shape=(), event_shape=(n_time, n), validate_args=validate_args)
