@@ -27,3 +27,27 @@ class MalformedFileError(BayescoreError, ValueError):
 
 class DataNotFoundError(BayescoreError, FileNotFoundError):
     """A data file could not be found locally nor downloaded."""
+
+
+class SeriesShapeError(BayescoreError, ValueError):
+    """A time series has the wrong number of dimensions, features or inconsistent lengths."""
+
+
+class SeriesLengthError(BayescoreError, ValueError):
+    """A time series is too short for the requested estimator, windows or split."""
+
+
+class UnevenSamplingError(BayescoreError, ValueError):
+    """An estimator that needs even sampling was given unevenly spaced sample times."""
+
+
+class ForecastConfigError(BayescoreError, ValueError):
+    """A forecaster or window setting is out of range (non-positive size, bad fraction)."""
+
+
+class NotFittedError(ForecastConfigError):
+    """A forecaster was used for prediction before it was fitted (or loaded)."""
+
+
+class ModelFitError(BayescoreError, ValueError):
+    """The data cannot be represented by the model (e.g. no mean reversion for OU)."""

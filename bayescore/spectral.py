@@ -72,7 +72,12 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import signal, stats
 
-from bayescore.errors import BayescoreError, NonFiniteError
+from bayescore.errors import (
+    NonFiniteError,
+    SeriesLengthError,
+    SeriesShapeError,
+    UnevenSamplingError,
+)
 
 __all__ = [
     "SeriesShapeError",
@@ -96,18 +101,6 @@ _MIN_SAMPLES = 4
 # adaptive sine multitaper: curvature fit over +-K/2 bins, curvature averaged over +-K bins
 _CURVATURE_HALF_WINDOW = 0.5
 _TAPER_SMOOTHING_HALF_WINDOW = 1.0
-
-
-class SeriesShapeError(BayescoreError, ValueError):
-    """A time series has the wrong number of dimensions or inconsistent lengths."""
-
-
-class SeriesLengthError(BayescoreError, ValueError):
-    """A time series has too few samples (or frequencies) for the requested estimator."""
-
-
-class UnevenSamplingError(BayescoreError, ValueError):
-    """An estimator that needs even sampling was given unevenly spaced sample times."""
 
 
 # ----------------------------------------------------------------------------- results

@@ -50,12 +50,13 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from bayescore.errors import BayescoreError
-from bayescore.forecast.windows import (
+from bayescore.errors import (
     ForecastConfigError,
+    ModelFitError,
+    NotFittedError,
     SeriesLengthError,
-    as_series,
 )
+from bayescore.forecast.windows import as_series
 
 __all__ = [
     "NotFittedError",
@@ -66,14 +67,6 @@ __all__ = [
     "AutoRegressive",
     "OrnsteinUhlenbeck",
 ]
-
-
-class NotFittedError(ForecastConfigError):
-    """A baseline forecaster was used before :meth:`BaselineForecaster.fit`."""
-
-
-class ModelFitError(BayescoreError, ValueError):
-    """The data cannot be represented by the model (e.g. no mean reversion for OU)."""
 
 
 def _positive_int(value, name: str) -> int:

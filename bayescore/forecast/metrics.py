@@ -11,7 +11,7 @@ Conventions
 Every function accepts NumPy or JAX arrays, returns JAX arrays in the input's floating
 dtype (float32 stays float32), and can be wrapped in :func:`jax.jit` (options such as
 ``fair`` are static arguments). NaN inputs propagate to NaN scores; shapes that do not
-match raise :class:`bayescore.forecast.windows.SeriesShapeError` when traced.
+match raise :class:`bayescore.errors.SeriesShapeError` when traced.
 
 Scores (lower is better unless stated)
 --------------------------------------
@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
-from bayescore.forecast.windows import SeriesShapeError
+from bayescore.errors import SeriesShapeError
 from bayescore.spectral import log_spectral_distance
 
 __all__ = [

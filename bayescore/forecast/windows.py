@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayescore.errors import BayescoreError, NonFiniteError
+from bayescore.errors import (
+    ForecastConfigError,
+    NonFiniteError,
+    SeriesLengthError,
+    SeriesShapeError,
+)
 
 __all__ = [
     "ForecastConfigError",
@@ -34,18 +39,6 @@ __all__ = [
     "ChronologicalSplit",
     "chronological_split",
 ]
-
-
-class ForecastConfigError(BayescoreError, ValueError):
-    """A forecaster or window setting is out of range (non-positive size, bad fraction)."""
-
-
-class SeriesShapeError(BayescoreError, ValueError):
-    """A series has the wrong number of dimensions or of features."""
-
-
-class SeriesLengthError(BayescoreError, ValueError):
-    """A series is too short for the requested windows or split."""
 
 
 def _positive_int(value, name: str) -> int:
