@@ -22,10 +22,11 @@ Parameters and inputs are float32 (the package runs JAX in 64-bit mode for the i
 problems; the network casts explicitly so training is not slowed down). The default hot
 path (``fused=True``) runs all layers in one :func:`jax.lax.scan` in wavefront order
 (iteration ``k`` advances layer ``l`` to time ``k - l``): ``T + L - 1`` loop iterations
-instead of ``T * L``, each with one batched product for the recurrent terms of all
-layers (the four LSTM or three GRU gate kernels concatenated) and one for their inputs.
-It reads the very parameters of the ``nnx`` cells and computes the same function as
-``nnx.RNN`` layer after layer (``fused=False``); the tests check values and gradients.
+instead of ``T * L``, the layers' updates within an iteration independent of each other
+(XLA can run them on different cores), each one input and one recurrent product with
+the four LSTM (three GRU) gate kernels concatenated. It reads the very parameters of the
+``nnx`` cells and computes the same function as ``nnx.RNN`` layer after layer
+(``fused=False``); the tests check values and gradients.
 A training epoch (shuffle, all Adam steps, validation loss) is one compiled function
 with a ``lax.scan`` over the batches.
 
@@ -71,7 +72,7 @@ import xarray as xr
 from flax import nnx
 
 from bayescore.atomic import atomic_path
-from bayescore.errors import MalformedFileError
+from bayescore.errors import MalformedFileError, NotFittedError
 from bayescore.forecast.scaling import StandardScaler
 from bayescore.forecast.windows import (
     ChronologicalSplit,
@@ -123,10 +124,6 @@ def trace_counts() -> dict[str, int]:
     return dict(_TRACE_COUNTS)
 
 
-class NotFittedError(ForecastConfigError):
-    """A prediction method was called before :meth:`RNNForecaster.fit` (or ``load``)."""
-
-
 # --------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------
@@ -153,55 +150,23 @@ def _gru_weights(cell: nnx.GRUCell):
     return cell.dense_i.kernel[...], cell.dense_h.kernel[...], cell.dense_i.bias[...]
 
 
-def _wavefront_mask(masks, k, n_time: int):
-    """Dropout multipliers (L-1, B, H) of the outputs that layers 0..L-2 emit at iteration k."""
-    layer = jnp.arange(masks.shape[0])
-    return masks[layer, jnp.clip(k - layer, 0, n_time - 1)]
-
-
-def _wavefront_step(kind, weights, xs, masks, carry, k):
-    """One wavefront iteration: layer l advances to time k - l (if within the window)."""
-    kernel_in0, bias0, kernel_rec, kernel_in, bias_in = weights
-    n_time, n_layers = xs.shape[0], kernel_rec.shape[0]
-    h, c, below = carry
-    first = xs[jnp.minimum(k, n_time - 1)] @ kernel_in0 + bias0
-    rest = jnp.einsum("lbh,lhg->lbg", below, kernel_in) + bias_in[:, None, :]
-    inputs = jnp.concatenate([first[None], rest], axis=0)  # (L, B, G*H)
-    recurrent = jnp.einsum("lbh,lhg->lbg", h, kernel_rec)
-    time = k - jnp.arange(n_layers)
-    active = ((time >= 0) & (time < n_time))[:, None, None]
-    if kind == "lstm":
-        i, f, g, o = jnp.split(inputs + recurrent, 4, axis=-1)
-        c_new = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        h_new = jax.nn.sigmoid(o) * jnp.tanh(c_new)
-        c = jnp.where(active, c_new, c)
-    else:
-        x_r, x_z, x_n = jnp.split(inputs, 3, axis=-1)
-        h_r, h_z, h_n = jnp.split(recurrent, 3, axis=-1)
-        r = jax.nn.sigmoid(x_r + h_r)
-        z = jax.nn.sigmoid(x_z + h_z)
-        h_new = (1.0 - z) * jnp.tanh(x_n + r * h_n) + z * h
-    h = jnp.where(active, h_new, h)
-    below = h[:-1] if masks is None else h[:-1] * _wavefront_mask(masks, k, n_time)
-    return h, c, below
-
-
 def _stacked_scan(cells, kind: str, x: jax.Array, masks: jax.Array | None) -> jax.Array:
     """Final hidden state of a stack of LSTM/GRU cells, all layers in one time scan.
 
     Wavefront order: loop iteration ``k`` advances layer ``l`` to time ``t = k - l``, so
     the layers run side by side and a window needs ``T + L - 1`` iterations instead of
-    ``T * L``; each iteration does one batched product for the recurrent terms of all
-    layers and one for the inputs of layers 1..L-1 (outputs of the layer below, after
-    its dropout mask, from the previous iteration). Layers outside their time range keep
-    their state. This is the same function as running ``nnx.RNN`` layer after layer
-    (checked, with its gradient, in the tests).
+    ``T * L``. Within an iteration the layers' updates are independent of each other
+    (layer ``l`` reads what layer ``l - 1`` emitted in the previous iteration, after its
+    dropout mask), so XLA may run them concurrently on several cores; each layer does
+    one input and one recurrent product, its gate kernels concatenated. Layers outside
+    their time range keep their state. This is the same function as running ``nnx.RNN``
+    layer after layer (checked, with its gradient, in the tests).
 
     Parameters
     ----------
     cells : sequence of nnx.LSTMCell or nnx.GRUCell
-        The layers, bottom first; layers 1.. take ``H`` inputs. Default gate functions
-        (logistic sigmoid, tanh) are assumed.
+        The layers, bottom first; layers 1.. take ``H`` inputs. Flax's default gate
+        functions (logistic sigmoid, tanh) are assumed.
     kind : {"lstm", "gru"}
     x : jax.Array, shape (..., T, I)
         Input windows, float32.
@@ -215,26 +180,51 @@ def _stacked_scan(cells, kind: str, x: jax.Array, masks: jax.Array | None) -> ja
         Hidden state of the top layer after the last time step (before its dropout).
     """
     weights = [(_lstm_weights if kind == "lstm" else _gru_weights)(cell) for cell in cells]
-    hidden, gates = weights[0][1].shape
-    if len(cells) > 1:
-        kernel_in = jnp.stack([w[0] for w in weights[1:]])  # (L-1, H, G*H)
-        bias_in = jnp.stack([w[2] for w in weights[1:]])  # (L-1, G*H)
-    else:
-        kernel_in = jnp.zeros((0, hidden, gates), jnp.float32)
-        bias_in = jnp.zeros((0, gates), jnp.float32)
-    stacked = (weights[0][0], weights[0][2], jnp.stack([w[1] for w in weights]), kernel_in, bias_in)
+    n_layers, hidden = len(cells), weights[0][1].shape[0]
     batch_shape = x.shape[:-2]
     xs = jnp.moveaxis(x.reshape((-1,) + x.shape[-2:]), 1, 0)  # (T, B, I)
+    n_time = xs.shape[0]
     if masks is not None:
         masks = masks.reshape(masks.shape[:2] + (-1, hidden))
-    zeros = jnp.zeros((len(cells), xs.shape[1], hidden), jnp.float32)
+
+    def cell_update(layer: int, inputs, h, c):
+        kernel_in, kernel_rec, bias = weights[layer]
+        if kind == "lstm":
+            pre = inputs @ kernel_in + h @ kernel_rec + bias
+            i, f, g, o = jnp.split(pre, 4, axis=-1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            return jax.nn.sigmoid(o) * jnp.tanh(c), c
+        x_r, x_z, x_n = jnp.split(inputs @ kernel_in + bias, 3, axis=-1)
+        h_r, h_z, h_n = jnp.split(h @ kernel_rec, 3, axis=-1)
+        r = jax.nn.sigmoid(x_r + h_r)
+        z = jax.nn.sigmoid(x_z + h_z)
+        return (1.0 - z) * jnp.tanh(x_n + r * h_n) + z * h, None
 
     def step(carry, k):
-        return _wavefront_step(kind, stacked, xs, masks, carry, k), None
+        hs, cs, below = carry
+        new_h, new_c, new_below = [], [], []
+        for layer in range(n_layers):
+            inputs = xs[jnp.minimum(k, n_time - 1)] if layer == 0 else below[layer - 1]
+            h, c = cell_update(layer, inputs, hs[layer], cs[layer])
+            time = k - layer
+            active = (time >= 0) & (time < n_time)
+            new_h.append(jnp.where(active, h, hs[layer]))
+            new_c.append(None if c is None else jnp.where(active, c, cs[layer]))
+            if layer < n_layers - 1:
+                out = new_h[-1]
+                if masks is not None:
+                    out = out * masks[layer, jnp.clip(time, 0, n_time - 1)]
+                new_below.append(out)
+        return (tuple(new_h), tuple(new_c), tuple(new_below)), None
 
-    iterations = jnp.arange(xs.shape[0] + len(cells) - 1)
-    (h, _, _), _ = jax.lax.scan(step, (zeros, zeros, zeros[:-1]), iterations)
-    return h[-1].reshape(batch_shape + (hidden,))
+    zeros = jnp.zeros((xs.shape[1], hidden), jnp.float32)
+    carry = (
+        (zeros,) * n_layers,
+        (zeros if kind == "lstm" else None,) * n_layers,
+        (zeros,) * (n_layers - 1),
+    )
+    (hs, _, _), _ = jax.lax.scan(step, carry, jnp.arange(n_time + n_layers - 1))
+    return hs[-1].reshape(batch_shape + (hidden,))
 
 
 class RecurrentNetwork(nnx.Module):

@@ -21,7 +21,12 @@ Levenberg-Marquardt damping ``mu`` grows tenfold and the step is retried (``mu``
 iteration stops when two successive flows differ by less than ``tolerance`` (relative
 change of the flow coefficients, the paper's criterion) and the predicted decrease
 ``1/2 delta^T H delta`` is below ``decrement_tolerance`` (the step is then far below one
-posterior standard deviation). All step functions are jit-compiled once.
+posterior standard deviation). All step functions are jit-compiled once (per model,
+site layout and array shapes: a second call with other dampings reuses them).
+
+With the Laplace (L1) likelihood the reweighted steps converge only linearly, as the
+paper's L1 fits (up to 60 iterations): raise ``max_iterations`` or loosen
+``decrement_tolerance`` there; ``converged`` and the history tell how far it got.
 
 :func:`starting_model` builds the paper's start: the USN field (one Gauss-Newton step: the
 USN model is linear-Gaussian) and the flow inverted from its SV (the co-estimation model
