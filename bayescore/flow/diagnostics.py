@@ -24,13 +24,13 @@ accept leading batch dimensions (e.g. a time series of flows, shape (K, L_F (L_F
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
-from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
+from bayescore.errors import CoefficientShapeError
+from bayescore.flow.norms import _flow_pair
+from bayescore.sh.indexing import degree_order_arrays
 
 __all__ = [
     "LOD_FACTOR_MS",
@@ -79,19 +79,7 @@ _DESCRIPTIONS = {
 
 
 def _as_flow(t, s):
-    t = jnp.asarray(t, dtype=float)
-    s = jnp.asarray(s, dtype=float)
-    if t.shape != s.shape:
-        raise CoefficientShapeError(
-            f"toroidal and poloidal coefficients differ in shape: {t.shape} vs {s.shape}"
-        )
-    if t.ndim == 0:
-        raise CoefficientShapeError("flow coefficients must be at least one-dimensional")
-    lmax = lmax_from_size(t.shape[-1], "flow coefficient vector")
-    if not isinstance(t, jax.core.Tracer) and not isinstance(s, jax.core.Tracer):
-        if not (bool(jnp.all(jnp.isfinite(t))) and bool(jnp.all(jnp.isfinite(s)))):
-            raise NonFiniteError("flow coefficients contain NaN or infinite values")
-    return t, s, lmax
+    return _flow_pair(t, s, check_finite=True)
 
 
 def kinetic_energy_spectrum(t, s):

@@ -33,7 +33,7 @@ import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
-from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
+from bayescore.sh.indexing import degree_order_arrays
 
 __all__ = [
     "NORMS",
@@ -138,17 +138,17 @@ def flow_norm_weights(lmax: int, norm: str = "strong", core_radius: float = CORE
     return np.concatenate([w, w])
 
 
-def _flow_pair(t, s):
+def _flow_pair(t, s, *, check_finite: bool = False):
+    """``t``, ``s`` as float arrays of one shape, and their degree (validated)."""
     t = jnp.asarray(t, dtype=float)
     s = jnp.asarray(s, dtype=float)
     if t.shape != s.shape:
         raise CoefficientShapeError(
             f"toroidal and poloidal coefficients differ in shape: {t.shape} vs {s.shape}"
         )
-    if t.ndim == 0:
-        raise CoefficientShapeError("flow coefficients must be at least one-dimensional")
-    lmax = lmax_from_size(t.shape[-1], "flow coefficient vector")
-    return t, s, lmax
+    from bayescore.flow.velocity import check_flow_coefficients
+
+    return t, s, check_flow_coefficients(t, s, check_finite=check_finite)
 
 
 def flow_norm(t, s, norm: str = "strong", core_radius: float = CORE_RADIUS_KM):
