@@ -18,7 +18,7 @@ geocentric colatitude in radians, phi the longitude in radians (east positive).
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,12 @@ import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
-from bayescore.sh.indexing import degree_order_arrays, lmax_from_size, n_coefficients
+from bayescore.sh.indexing import (
+    degree_order_arrays,
+    lm_index_tables,
+    lmax_from_size,
+    n_coefficients,
+)
 from bayescore.sh.legendre import schmidt_legendre, schmidt_legendre_at_coefficients
 
 __all__ = ["COMPONENTS", "design_matrix", "synth"]
@@ -117,23 +122,6 @@ def _design_matrix_jit(r, theta, phi, *, lmax, component_index, radius):
     return jnp.stack([kernels[i] for i in component_index], axis=-2)
 
 
-@lru_cache(maxsize=64)
-def _lm_index_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
-    """(L+1, L+1) positions of g_lm and h_lm in a coefficient vector padded with one zero.
-
-    Entries without a coefficient (l = 0, m > l, h_l0) point at the padding zero, index
-    L(L+2).
-    """
-    degree, order, is_sine = degree_order_arrays(lmax)
-    n = degree.size
-    cos_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
-    sin_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
-    positions = np.arange(n, dtype=np.int32)
-    cos_index[degree[~is_sine], order[~is_sine]] = positions[~is_sine]
-    sin_index[degree[is_sine], order[is_sine]] = positions[is_sine]
-    return cos_index, sin_index
-
-
 @partial(jax.jit, static_argnames=("lmax", "radius"))
 def _synth_jit(coeffs, r, theta, phi, *, lmax, radius):
     # Evaluated on (l, m) arrays rather than through per-coefficient kernels: the only
@@ -141,7 +129,7 @@ def _synth_jit(coeffs, r, theta, phi, *, lmax, radius):
     # m is formed first, T[..., l] = sum_m X_lm (g_lm cos(m phi) + h_lm sin(m phi)), for
     # X = P and dP/dtheta, and T_phi with P/sin(theta) and the phi-derivative
     # m (h_lm cos(m phi) - g_lm sin(m phi)); then the sums over l with (a/r)^(l+2).
-    cos_index, sin_index = _lm_index_tables(lmax)
+    cos_index, sin_index = lm_index_tables(lmax)
     padded = jnp.concatenate([coeffs, jnp.zeros(coeffs.shape[:-1] + (1,), coeffs.dtype)], -1)
     g, h = padded[..., cos_index], padded[..., sin_index]  # B + (L+1, L+1)
     r, theta, phi = jnp.broadcast_arrays(

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.errors import CoefficientShapeError
-from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
+from bayescore.sh.indexing import degree_order_arrays, lm_index_tables, lmax_from_size
 from bayescore.sh.legendre import schmidt_legendre
 
 __all__ = [
@@ -58,24 +58,9 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=64)
 def _lm_gather_tables(lmax: int):
-    """Index tables between coefficient vectors and (l, m) arrays (cached per lmax).
-
-    Returns ``cos_index, sin_index`` of shape (L+1, L+1) pointing into a coefficient
-    vector padded with one trailing zero (index ``L(L+2)`` = the zero), and
-    ``degree, order, is_sine`` of the coefficient vector.
-    """
-    degree, order, is_sine = degree_order_arrays(lmax)
-    n = degree.size
-    cos_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
-    sin_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
-    positions = np.arange(n, dtype=np.int32)
-    cos_index[degree[~is_sine], order[~is_sine]] = positions[~is_sine]
-    sin_index[degree[is_sine], order[is_sine]] = positions[is_sine]
-    for arr in (cos_index, sin_index):
-        arr.setflags(write=False)
-    return cos_index, sin_index, degree, order, is_sine
+    """``lm_index_tables(lmax)`` followed by ``degree_order_arrays(lmax)``."""
+    return (*lm_index_tables(lmax), *degree_order_arrays(lmax))
 
 
 def coefficients_to_lm(coeffs, lmax: int | None = None):

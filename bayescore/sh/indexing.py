@@ -15,7 +15,13 @@ import numpy as np
 
 from bayescore.errors import CoefficientShapeError
 
-__all__ = ["n_coefficients", "lmax_from_size", "degree_order_arrays", "coefficient_labels"]
+__all__ = [
+    "n_coefficients",
+    "lmax_from_size",
+    "degree_order_arrays",
+    "coefficient_labels",
+    "lm_index_tables",
+]
 
 
 def n_coefficients(lmax: int) -> int:
@@ -124,3 +130,31 @@ def coefficient_labels(lmax: int, names: tuple[str, str] = ("g", "h")) -> list[s
         f"{names[1] if s else names[0]}_{ell}_{m}"
         for ell, m, s in zip(degree.tolist(), order.tolist(), is_sine.tolist(), strict=True)
     ]
+
+
+@lru_cache(maxsize=64)
+def lm_index_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of g_lm and h_lm in a coefficient vector padded with one trailing zero.
+
+    Parameters
+    ----------
+    lmax : int
+        Maximum degree L.
+
+    Returns
+    -------
+    cos_index, sin_index : numpy.ndarray of int32, shape (L+1, L+1)
+        ``cos_index[l, m]`` is the position of g_lm (``sin_index``: h_lm). Entries without a
+        coefficient (l = 0, m > l, h_l0) point at the padding zero, index L(L+2), so that
+        ``jnp.append(coeffs, 0)[cos_index]`` scatters a vector onto an (l, m) array.
+    """
+    degree, order, is_sine = degree_order_arrays(lmax)
+    n = degree.size
+    cos_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
+    sin_index = np.full((lmax + 1, lmax + 1), n, dtype=np.int32)
+    positions = np.arange(n, dtype=np.int32)
+    cos_index[degree[~is_sine], order[~is_sine]] = positions[~is_sine]
+    sin_index[degree[is_sine], order[is_sine]] = positions[is_sine]
+    for arr in (cos_index, sin_index):
+        arr.setflags(write=False)
+    return cos_index, sin_index
