@@ -26,6 +26,7 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 #: The documentation build (``mkdocs build --strict``) runs every example, slow ones too.
 SLOW_EXAMPLES: dict[str, str] = {
     "plot_gufm1_flow.py": "~20 s of CPU at the small size (flow series over gufm1 epochs)",
+    "plot_coestimation_posterior.py": "~35-39 s of CPU at the small size (MAP, Laplace, NUTS)",
 }
 
 #: Source text that marks an example as reading reference data through bayescore.datasets.

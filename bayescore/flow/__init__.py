@@ -4,7 +4,8 @@ Flow representation (:mod:`~bayescore.flow.velocity`), the frozen-flux SV operat
 (:mod:`~bayescore.flow.operator`), flow norms (:mod:`~bayescore.flow.norms`), Lesur's SV
 weights (:mod:`~bayescore.flow.weights`), diagnostics (:mod:`~bayescore.flow.diagnostics`),
 linear-Gaussian flow inversion (:mod:`~bayescore.flow.inversion`), site time series
-(:mod:`~bayescore.flow.sites`) and figures (:mod:`~bayescore.flow.plotting`).
+(:mod:`~bayescore.flow.sites`), posterior flow uncertainty on a grid
+(:mod:`~bayescore.flow.uncertainty`) and figures (:mod:`~bayescore.flow.plotting`).
 
 Units: t, s in km/yr at the CMB (c = 3485 km); Gauss coefficients in nT and SV in nT/yr at
 a = 6371.2 km.
@@ -19,13 +20,22 @@ from bayescore.flow.inversion import (
 )
 from bayescore.flow.operator import field_matrix, frozen_flux_matrix, sv_from_flow
 from bayescore.flow.sites import site_velocities
+from bayescore.flow.uncertainty import (
+    credible_interval_coverage,
+    flow_posterior_statistics,
+    flow_samples_at,
+    velocity_basis,
+)
 from bayescore.flow.velocity import Flow, velocity
 
 __all__ = [
     "Flow",
+    "credible_interval_coverage",
     "damping_tradeoff",
     "field_matrix",
     "find_damping_for_rms",
+    "flow_posterior_statistics",
+    "flow_samples_at",
     "flow_statistics",
     "frozen_flux_matrix",
     "invert_flow",
@@ -35,4 +45,5 @@ __all__ = [
     "summarise",
     "sv_from_flow",
     "velocity",
+    "velocity_basis",
 ]

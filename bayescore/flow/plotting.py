@@ -16,7 +16,14 @@ from bayescore.errors import CoefficientShapeError
 from bayescore.flow.diagnostics import kinetic_energy_spectrum
 from bayescore.sh.indexing import lmax_from_size
 
-__all__ = ["plot_flow_map", "plot_sv_map", "plot_ke_spectra", "plot_tradeoff", "cmb_radial_map"]
+__all__ = [
+    "cmb_radial_map",
+    "format_map_axes",
+    "plot_flow_map",
+    "plot_ke_spectra",
+    "plot_sv_map",
+    "plot_tradeoff",
+]
 
 
 def _axes(ax, figsize=(9, 4.8)):
@@ -68,7 +75,14 @@ def cmb_radial_map(coeffs, n_lat: int = 91, n_lon: int = 181):
     return lat, lon, np.asarray(radial)
 
 
-def _map_axes(ax, title):
+def format_map_axes(ax, title: str) -> None:
+    """Give a latitude-longitude map panel bayescore's extent, ticks, labels and title.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    title : str
+    """
     ax.set_xlim(-180, 180)
     ax.set_ylim(-90, 90)
     ax.set_xticks(np.arange(-180, 181, 60))
@@ -139,7 +153,7 @@ def plot_flow_map(
         coordinates="axes",
     )
     default = "Core flow at the CMB" + (" over B_r" if g is not None else "")
-    _map_axes(ax, title or default + _epoch_suffix(epoch))
+    format_map_axes(ax, title or default + _epoch_suffix(epoch))
     return ax
 
 
@@ -165,7 +179,7 @@ def plot_sv_map(gdot, epoch: float | None = None, ax=None, title: str | None = N
     limit = float(np.max(np.abs(radial_ut)))
     mesh = ax.pcolormesh(lon, lat, radial_ut, cmap="PuOr_r", vmin=-limit, vmax=limit)
     ax.figure.colorbar(mesh, ax=ax, shrink=0.8, label="dB_r/dt at the CMB (µT/yr)")
-    _map_axes(ax, title or "Radial secular variation at the CMB" + _epoch_suffix(epoch))
+    format_map_axes(ax, title or "Radial secular variation at the CMB" + _epoch_suffix(epoch))
     return ax
 
 
