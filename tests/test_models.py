@@ -424,3 +424,22 @@ def test_bad_input_raises_specific_errors(dataset, problem):
             usn_model, (problem,), {"hyperpriors": {"lambda_span": (1.0, 0.1)}},
             {**_values_near_reference(problem, 0), "lambda_span": 0.5},
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("lambda_space", 0.0), ("lambda_frozen_flux", -1.0), ("lambda_space", float("nan")),
+     ("lambda_time", -1e-8), ("lambda_frozen_flux", [1.0, 2.0])],
+)  # fmt: skip
+def test_bad_dampings_are_named_errors(name, value):
+    """A zero spatial damping would make the flow prior improper (NaN Cholesky): say so."""
+    from bayescore.models.coestimation import damping
+
+    with pytest.raises(ValueError, match=name):
+        damping(name, value, None)
+
+
+def test_zero_temporal_damping_is_allowed():
+    from bayescore.models.coestimation import damping
+
+    assert float(damping("lambda_time", 0.0, None)) == 0.0

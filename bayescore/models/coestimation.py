@@ -1184,8 +1184,15 @@ def damping(name: str, value, hyperpriors):
                 f"hyperprior bounds of {name} must satisfy 0 < low < high, got {(low, high)}"
             )
         return numpyro.sample(name, dist.LogUniform(low, high))
-    value = jnp.asarray(value, dtype=float)
-    return value
+    if not isinstance(value, jax.core.Tracer):  # a concrete value: check it here
+        number = np.asarray(value, dtype=float)
+        # lambda_time may be 0 (no temporal smoothing: the prior stays proper); the
+        # frozen-flux weight and the spatial norm must be positive or the density is improper
+        lowest_ok = 0.0 if name == "lambda_time" else np.nextafter(0.0, 1.0)
+        if number.ndim != 0 or not np.isfinite(number) or number < lowest_ok:
+            need = "non-negative" if name == "lambda_time" else "positive"
+            raise ValueError(f"{name} must be a {need} finite number, got {value!r}")
+    return jnp.asarray(value, dtype=float)
 
 
 def site(name: str, prior, fixed):
