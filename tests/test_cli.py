@@ -76,3 +76,52 @@ def test_flow_rejects_epoch_outside_model_span(tmp_path, capsys):
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("bayescore flow: error:") and "2040" in err
+
+
+def test_flow_nuts_samples_the_exact_posterior(tmp_path, capsys):
+    import arviz as az
+
+    argv = ["flow", "--nuts", "--lmax-flow", "4", "--damping", "1.0", "--quiet"]
+    sampling = ["--chains", "2", "--warmup", "150", "--draws", "400"]
+    assert main([*argv, *sampling, "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    nuts = summary["epochs"][0]["nuts"]
+    assert set(nuts) >= {
+        "r_hat_max", "ess_bulk_min", "divergences", "bfmi", "max_abs_mean_difference_sd",
+        "sd_ratio_min", "sd_ratio_max", "wall_time_s",
+    }  # fmt: skip
+    assert nuts["n_draws"] == 800 and nuts["divergences"] == 0
+    # the sampler sees N(0, I) (whitened by the exact covariance): with 800 draws and bulk
+    # ESS of several hundred, means lie within 0.3 sd and sds within 25 % of the exact
+    # posterior for all 48 coefficients (> 4 standard errors; the strict comparison is in
+    # tests/test_models_flow_inversion.py)
+    assert nuts["max_abs_mean_difference_sd"] < 0.3
+    assert 0.75 < nuts["sd_ratio_min"] <= nuts["sd_ratio_max"] < 1.25
+    idata = az.from_netcdf(tmp_path / "flow_posterior_2020.00.nc")
+    assert idata.posterior["toroidal"].dims == ("chain", "draw", "toroidal_coeff")
+    assert list(idata.posterior["toroidal_coeff"].values[:2]) == ["t_1_0", "t_1_1"]
+    assert idata.posterior.attrs["epoch"] == 2020.0
+    out = capsys.readouterr().out
+    assert "NUTS 2 x 400 draws" in out and "vs the exact posterior" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--chains", "0"], "bayescore flow: error: argument --chains: must be an integer >= 1"),
+        (["--draws", "many"], "bayescore flow: error: argument --draws: must be an integer"),
+        (["--nutz"], "bayescore flow: error: unrecognized arguments: --nutz"),
+    ],
+)
+def test_flow_sampling_options_are_checked(argv, message, tmp_path, capsys):
+    assert main(["flow", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message) and len(err.splitlines()) == 1
+
+
+def test_every_command_is_registered():
+    from bayescore.cli import build_parser
+
+    text = build_parser().format_help()
+    for command in ("field", "flow", "coestimate"):
+        assert command in text
