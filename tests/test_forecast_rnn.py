@@ -392,6 +392,8 @@ def test_load_rejects_bad_files(tmp_path):
         {"learning_rate": 0.0},
         {"cell": "rnn"},
         {"window": 2.5},
+        {"target": "difference"},
+        {"inputs": "increment"},
     ],
 )
 def test_bad_configuration_is_rejected(kwargs):
@@ -429,3 +431,131 @@ def test_bad_series_are_rejected(ar2_fitted):
         small_forecaster().predict(series)
     # Every error is also a ValueError, for generic handlers.
     assert issubclass(SeriesShapeError, ValueError) and issubclass(NotFittedError, ValueError)
+
+
+# ------------------------------------------------------------------ increment target --
+ARI_PHI = 0.6  # increments follow AR(1): x_t - x_{t-1} = 0.6 (x_{t-1} - x_{t-2}) + e_t
+
+
+def ari_series(n: int, seed: int, phi=ARI_PHI, sigma=1.0) -> np.ndarray:
+    """ARIMA(1, 1, 0) path: a random walk whose steps are AR(1); it wanders far outside
+    the range of its first part, as the dipole moment's Brunhes chron does."""
+    rng = np.random.default_rng(seed)
+    eps = sigma * rng.standard_normal(n + 100)
+    steps = np.zeros(n + 100)
+    for t in range(1, n + 100):
+        steps[t] = phi * steps[t - 1] + eps[t]
+    return np.cumsum(steps[100:]) + 20.0
+
+
+@pytest.fixture(scope="module")
+def ari_fitted():
+    """A small LSTM predicting increments from levels and increments (65 % training)."""
+    series = ari_series(3000, seed=3)
+    model = small_forecaster(target="increment", inputs="level+increment")
+    model.fit(series, epochs=15, progress=False, patience=None)
+    return model, series
+
+
+def test_increment_model_one_step_rmse_is_innovation_sd(ari_fitted):
+    """On ARIMA(1,1,0) the best one-step RMSE is the innovation sd (1); persistence's is
+    the sd of the steps, 1/sqrt(1 - 0.36) = 1.25."""
+    model, series = ari_fitted
+    start = model.split_.test_range[0]
+    pred = model.predict(series, start=start).values[:, 0, 0]
+    truth = series[start:]
+    rmse = float(np.sqrt(np.mean((pred - truth) ** 2)))
+    persistence = float(np.sqrt(np.mean((series[start - 1 : -1] - truth) ** 2)))
+    # 1050 test points: the RMSE's sampling error is about 2 %; 10 % leaves the rest for
+    # the network's approximation error. Persistence is ~25 % worse, so this also
+    # shows the network learned the momentum of the steps.
+    assert abs(rmse - 1.0) < 0.10, rmse
+    assert persistence > 1.15 and rmse < 0.92 * persistence, (rmse, persistence)
+    assert abs(float(model.noise_sd[0, 0]) - 1.0) < 0.15
+    # The output unit is the training part's RMS step (numpy truth).
+    steps = np.diff(series[: model.split_.train_end])
+    np.testing.assert_allclose(model.increment_scale, [[np.sqrt(np.mean(steps**2))]], rtol=1e-14)
+
+
+def test_increment_scale_is_fitted_on_training_part_only():
+    series = ari_series(600, seed=5)
+    changed = series.copy()
+    changed[400:] = changed[400:] * 50.0 - 1e3  # wild held-out part
+    settings = dict(target="increment", inputs="level+increment")
+    first = small_forecaster(**settings).fit(series, epochs=2, progress=False)
+    second = small_forecaster(**settings).fit(changed, epochs=2, progress=False)
+    assert np.array_equal(first.increment_scale, second.increment_scale)
+    end = first.split_.train_end
+    assert np.array_equal(first.predict(series[:end]).values, second.predict(changed[:end]).values)
+    assert np.array_equal(first.noise_sd, second.noise_sd)
+
+
+def test_zero_output_increment_network_is_persistence():
+    """With a zero output layer the increment model predicts the last value exactly."""
+    series = ari_series(400, seed=7)
+    model = small_forecaster(target="increment").fit(series, epochs=1, progress=False)
+    model.network.head.kernel.set_value(0.0 * model.network.head.kernel.get_value())
+    model.network.head.bias.set_value(0.0 * model.network.head.bias.get_value())
+    pred = model.predict(series, start=300).values[:, 0, 0]
+    assert np.array_equal(pred, series[299:-1])  # anchor + 0 * scale: exact
+    mc = model.predict_mc(series, 5, seed=0, start=300, include_noise=False)
+    assert np.array_equal(mc["samples"].values[:, :, 0, 0], np.broadcast_to(pred, (5, 100)))
+    fc = model.forecast(series[:300], steps=4).values[:, 0]
+    # The recursion runs on standardised float32 values: last value to float32 ulps.
+    np.testing.assert_allclose(fc, np.full(4, series[299]), rtol=1e-6)
+
+
+def test_increment_inputs_forecast_feeds_back_increments(ari_fitted):
+    """Step 2 of a forecast equals a prediction on the history extended by step 1, whose
+    increment channel is computed from the fed-back level."""
+    model, series = ari_fitted
+    t = 2500
+    fc = model.forecast(series[:t], steps=3).values[:, 0]
+    one_step = model.predict(series[: t + 1], start=t).values[0, 0, 0]
+    # float32 network on standardised values: agreement to a few ulps of the level (~20).
+    np.testing.assert_allclose(fc[0], one_step, rtol=1e-6)
+    extended = np.concatenate([series[:t], fc[:1], [0.0]])
+    two_step = model.predict(extended, start=t + 1).values[0, 0, 0]
+    np.testing.assert_allclose(fc[1], two_step, rtol=1e-5)
+    paths = model.forecast_mc(series[:t], 30, n_samples=100, seed=2)
+    sd = paths["sd"].values[:, 0]
+    assert sd[-1] > 3 * sd[0]  # integrated process: the spread grows fast with lead time
+
+
+def test_increment_model_save_load_round_trip(ari_fitted, tmp_path):
+    model, series = ari_fitted
+    loaded = RNNForecaster.load(model.save(tmp_path / "ari.npz"))
+    assert loaded.config() == model.config()
+    assert loaded.config()["target"] == "increment"
+    assert loaded.config()["inputs"] == "level+increment"
+    assert np.array_equal(loaded.increment_scale, model.increment_scale)
+    assert np.array_equal(model.predict(series).values, loaded.predict(series).values)
+    a = model.predict_mc(series, n_samples=10, seed=3, start=2800)
+    b = loaded.predict_mc(series, n_samples=10, seed=3, start=2800)
+    assert np.array_equal(a["samples"].values, b["samples"].values)
+    c = model.forecast_mc(series, 7, n_samples=5, seed=1)
+    d = loaded.forecast_mc(series, 7, n_samples=5, seed=1)
+    assert np.array_equal(c["samples"].values, d["samples"].values)
+
+
+def test_format_version_1_files_load_as_level_models(ar2_fitted, tmp_path):
+    """Files written before ``target``/``inputs`` existed load as the level model."""
+    import json
+
+    model, series = ar2_fitted
+    path = model.save(tmp_path / "v2.npz")
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(str(arrays["meta_json"]))
+    meta["format_version"] = 1
+    del meta["config"]["target"], meta["config"]["inputs"]
+    arrays["meta_json"] = np.asarray(json.dumps(meta))
+    np.savez(tmp_path / "v1.npz", **arrays)
+    loaded = RNNForecaster.load(tmp_path / "v1.npz")
+    assert loaded.target == "level" and loaded.inputs == "level"
+    assert np.array_equal(model.predict(series).values, loaded.predict(series).values)
+    meta["format_version"] = 99
+    arrays["meta_json"] = np.asarray(json.dumps(meta))
+    np.savez(tmp_path / "v99.npz", **arrays)
+    with pytest.raises(MalformedFileError, match="format version"):
+        RNNForecaster.load(tmp_path / "v99.npz")

@@ -5,7 +5,9 @@
 * ``bayescore flow``: frozen-flux core-flow inversion of a field model's SV (exact
   Gaussian posterior; ``--nuts`` also samples it with NUTS and checks the agreement);
 * ``bayescore coestimate``: the NumPyro co-estimation of core field and flow on synthetic
-  or user data (MAP, Laplace approximation or NUTS).
+  or user data (MAP, Laplace approximation or NUTS);
+* ``bayescore forecast``: LSTM/GRU forecasters with Monte-Carlo dropout against baselines,
+  for the 2 Myr dipole moment or core-surface velocities at five sites.
 
 Every command takes ``--out DIR`` where it writes a JSON summary, netCDF data and PNG
 figures atomically, and ``--seed``. Bad input (options included) ends with exit status 2

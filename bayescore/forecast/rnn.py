@@ -52,6 +52,41 @@ with lead time.
 Splits and scaling follow :mod:`bayescore.forecast.windows` and
 :mod:`bayescore.forecast.scaling`: chronological split, standardisation fitted on the
 training part only.
+
+Targets and inputs: levels or increments
+----------------------------------------
+What the network outputs is set by ``target``:
+
+``"level"`` (default; the talk's set-up)
+    the standardised future values ``(x_{t+k} - mean) / scale``; a prediction is
+    ``mean + scale * output``.
+``"increment"`` (residual target)
+    the change from the last input value, ``(x_{t+k} - x_{t-1}) / s_{k+1}``, where
+    ``s_j`` is the root-mean-square ``j``-step difference of the training part (per
+    output feature; ``s_1`` is the step size of the persistence baseline); a prediction
+    is ``x_{t-1} + s_{k+1} * output``. A network whose output is zero *is* persistence,
+    so the network only has to learn the departure from it.
+
+Why the option exists: a slowly varying series such as the axial dipole moment changes
+by a few percent of its range per step. On levels, the network must carry the last
+value through every layer (and its dropout) to the output with an error well below one
+step (and values outside the training range, such as the strongest values of the
+Brunhes chron in the PADM2M and Sint-2000 test parts, land on the saturated part of the
+gates). These errors are proportional to the series' scale; on increments they are
+proportional to the step size, which is much smaller. MC-dropout
+passes and noise then spread the increment, and the free-running recursion adds each
+increment to the previous (sampled) value, so the same combination rule holds.
+
+What the network sees is set by ``inputs``: ``"level"`` (default) feeds the standardised
+window; ``"level+increment"`` adds, per feature, a second channel with the one-step
+increments ``(x_i - x_{i-1}) / s_1`` (the increment before the first value of a series
+is taken as zero). A change of one step is a few hundredths of the standardised level,
+and dropout multiplies hidden units by 0 or 1/0.8: differences that small do not survive
+the layers unless the network is given them directly. In free-running forecasts the
+increment channel of a fed-back value is computed from the fed-back levels. On the
+PADM2M dipole-moment magnitude, an increment target with level inputs did no better
+than persistence (one-step RMSE 0.270 against 0.272 in 1e22 A m^2); with both channels
+it reached 0.221, level with AR(3) (docs/studies/dipole-forecasts.md).
 """
 
 from __future__ import annotations
@@ -95,7 +130,10 @@ __all__ = [
 DEFAULT_QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 """Quantile levels reported by the MC-dropout methods by default."""
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # version 1: written before ``target`` existed
+TARGETS = ("level", "increment")
+INPUTS = ("level", "level+increment")
 _PARAM_PREFIX = "param:"
 # Windows evaluated at once by the (deterministic and MC) predictions: about this many,
 # split evenly. For the 4 x 50 LSTM, chunks of 64-350 windows keep a step's activations
@@ -456,18 +494,48 @@ def _predict_mc(graphdef, params, x, mask_keys, noise, noise_key, *, fused):
     return passes, passes + noise * eps
 
 
-@partial(jax.jit, static_argnames=("graphdef", "fused", "n_calls", "horizon", "mc"))
+@partial(
+    jax.jit,
+    static_argnames=(
+        "graphdef",
+        "fused",
+        "n_calls",
+        "horizon",
+        "mc",
+        "increment",
+        "increment_inputs",
+    ),
+)
 def _forecast(
-    graphdef, params, window, mask_keys, noise, noise_keys, *, fused, n_calls, horizon, mc
+    graphdef,
+    params,
+    window,
+    mask_keys,
+    noise,
+    noise_keys,
+    ratio,
+    input_ratio,
+    *,
+    fused,
+    n_calls,
+    horizon,
+    mc,
+    increment=False,
+    increment_inputs=False,
 ):
     """Recursive forecasts: feed each output back into the window.
 
     ``mask_keys`` has shape (S,) and ``noise_keys`` (S, n_calls); ``noise`` has shape
     (horizon * n_features,) (zeros for no noise). With ``mc=False`` dropout is off.
-    Returns shape (S, n_calls * horizon, n_features), standardised.
+    With ``increment=True`` the (noisy) outputs are increments in units of the training
+    step sizes; ``ratio`` (horizon, n_features) converts them to standardised units and
+    they are added to the last value of the window. With ``increment_inputs=True`` the
+    window has a second block of channels, the one-step increments of the levels times
+    ``input_ratio`` (n_features,), and the fed-back rows get theirs from the fed-back
+    levels. Returns the standardised levels, shape (S, n_calls * horizon, n_features).
     """
     _TRACE_COUNTS["forecast"] += 1
-    n_features = window.shape[-1]
+    n_features = window.shape[-1] // 2 if increment_inputs else window.shape[-1]
 
     def path(p, mask_key, step_keys):
         def step(carry, step_key):
@@ -477,7 +545,14 @@ def _forecast(
             out = model(current, dropout_key=key, fused=fused, shared_masks=True)
             out = out + noise * jax.random.normal(step_key, out.shape, dtype=jnp.float32)
             block = out.reshape(horizon, n_features)
-            current = jnp.concatenate([current, block], axis=0)[-current.shape[0] :]
+            last = current[-1, :n_features]
+            if increment:
+                block = last + block * ratio
+            rows = block
+            if increment_inputs:
+                steps = jnp.diff(jnp.concatenate([last[None], block], axis=0), axis=0)
+                rows = jnp.concatenate([block, steps * input_ratio], axis=1)
+            current = jnp.concatenate([current, rows], axis=0)[-current.shape[0] :]
             return (p, current), block
 
         _, blocks = jax.lax.scan(step, (p, window), step_keys)
@@ -497,6 +572,29 @@ def _adam(learning_rate: float) -> optax.GradientTransformation:
     definition, so reusing it lets fits with equal settings and shapes share one
     compiled epoch function."""
     return optax.adam(learning_rate)
+
+
+def _increment_scale(train: np.ndarray, horizon: int) -> np.ndarray:
+    """RMS ``k``-step difference of each column of ``train`` for ``k = 1..horizon``.
+
+    Parameters
+    ----------
+    train : numpy.ndarray, shape (n_train, n_features)
+        Training part of the series (series' units).
+    horizon : int
+        Largest step.
+
+    Returns
+    -------
+    numpy.ndarray, shape (horizon, n_features)
+        ``sqrt(mean((x[t + k] - x[t])**2))`` in the series' units (not centred: a
+        drift counts as part of the step); a column that never changes gets 1, as a
+        constant feature does in the scaler.
+    """
+    scale = np.stack(
+        [np.sqrt(np.mean((train[k:] - train[:-k]) ** 2, axis=0)) for k in range(1, horizon + 1)]
+    )
+    return np.where(scale > 0, scale, 1.0)
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -540,6 +638,13 @@ class RNNForecaster:
     fused : bool, default True
         Evaluate the recurrent layers with the fused scan (same function as ``nnx.RNN``,
         faster); ``False`` runs ``nnx.RNN`` itself.
+    target : {"level", "increment"}, default "level"
+        What the network predicts (module docstring): the standardised future values
+        (the talk's set-up), or their change from the last input value in units of the
+        training part's RMS step (``"increment"``; zero output is persistence).
+    inputs : {"level", "level+increment"}, default "level"
+        What the network sees (module docstring): the standardised window, or that and
+        the one-step increments of every feature in units of the training RMS step.
 
     Attributes
     ----------
@@ -549,6 +654,11 @@ class RNNForecaster:
         Standardisation fitted on the training part by :meth:`fit`.
     noise_sd : numpy.ndarray or None, shape (horizon, n_outputs)
         Aleatoric standard deviation in the series' units (see the module docstring).
+    increment_scale : numpy.ndarray or None, shape (horizon, n_features)
+        With increment targets or inputs: RMS ``k``-step difference (``k = 1..horizon``)
+        of each feature over the training part, in the series' units (the unit of the
+        increment outputs and, for ``k = 1``, of the increment inputs). ``None``
+        otherwise.
     history : xarray.Dataset or None
         Per-epoch ``train_loss`` (mean over the epoch's batches, dropout on) and
         ``validation_loss`` (dropout off), both mean squared errors of standardised
@@ -571,9 +681,17 @@ class RNNForecaster:
         learning_rate: float = 1e-3,
         seed: int = 0,
         fused: bool = True,
+        target: str = "level",
+        inputs: str = "level",
     ):
         if cell not in ("lstm", "gru"):
             raise ForecastConfigError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        if target not in TARGETS:
+            raise ForecastConfigError(f"target must be one of {TARGETS}, got {target!r}")
+        self.target = target
+        if inputs not in INPUTS:
+            raise ForecastConfigError(f"inputs must be one of {INPUTS}, got {inputs!r}")
+        self.inputs = inputs
         self.cell = cell
         self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
         self.num_layers = _check_positive_int(num_layers, "num_layers")
@@ -599,6 +717,7 @@ class RNNForecaster:
         self.network = self._new_network()
         self.scaler: StandardScaler | None = None
         self.noise_sd: np.ndarray | None = None
+        self.increment_scale: np.ndarray | None = None
         self.history: xr.Dataset | None = None
         self.split_: ChronologicalSplit | None = None
 
@@ -617,16 +736,27 @@ class RNNForecaster:
             "learning_rate": self.learning_rate,
             "seed": self.seed,
             "fused": self.fused,
+            "target": self.target,
+            "inputs": self.inputs,
         }
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"RNNForecaster({args})"
 
+    @property
+    def n_inputs(self) -> int:
+        """Input channels of the network: ``n_features``, doubled with increment inputs."""
+        return self.n_features * (2 if self.inputs == "level+increment" else 1)
+
+    @property
+    def _uses_increments(self) -> bool:
+        return self.target == "increment" or self.inputs == "level+increment"
+
     def _new_network(self) -> RecurrentNetwork:
         return RecurrentNetwork(
             self.cell,
-            self.n_features,
+            self.n_inputs,
             self.hidden_size,
             self.num_layers,
             self.dropout,
@@ -645,12 +775,30 @@ class RNNForecaster:
 
     # ------------------------------------------------------------------------ data --
     def _scaled_windows(self, values: np.ndarray, start: int, stop: int):
-        """Standardised float32 windows with target starts in [start, stop)."""
+        """Standardised float32 input windows and network targets, target starts in
+        [start, stop); targets are standardised levels or scaled increments."""
         scaled = self.scaler.transform(values)
         inputs, targets, target_start = sliding_windows(
             scaled, self.window, self.horizon, start=start, stop=stop
         )
-        targets = targets[..., : self.n_outputs].reshape(len(targets), -1)
+        if self.inputs == "level+increment":
+            inputs, _, _ = sliding_windows(
+                self._input_features(values, scaled),
+                self.window,
+                self.horizon,
+                start=start,
+                stop=stop,
+            )
+        if self.target == "increment":
+            _, future, _ = sliding_windows(
+                values[:, : self.n_outputs], self.window, self.horizon, start=start, stop=stop
+            )
+            targets = (future - self._anchor(values, target_start)[:, None, :]) / (
+                self._target_unit()
+            )
+        else:
+            targets = targets[..., : self.n_outputs]
+        targets = targets.reshape(len(targets), -1)
         return (
             jnp.asarray(inputs, dtype=jnp.float32),
             jnp.asarray(targets, dtype=jnp.float32),
@@ -662,10 +810,42 @@ class RNNForecaster:
             mean=self.scaler.mean[: self.n_outputs], scale=self.scaler.scale[: self.n_outputs]
         )
 
-    def _to_original(self, outputs) -> np.ndarray:
-        """(…, horizon*n_outputs) standardised float32 -> (…, horizon, n_outputs) float64."""
+    def _input_features(self, values: np.ndarray, scaled: np.ndarray | None = None):
+        """Network input channels for every time step, (n_time, n_inputs), float64."""
+        if scaled is None:
+            scaled = self.scaler.transform(values)
+        if self.inputs == "level":
+            return scaled
+        steps = np.diff(values, axis=0, prepend=values[:1]) / self.increment_scale[0]
+        return np.concatenate([scaled, steps], axis=1)
+
+    def _target_unit(self) -> np.ndarray:
+        """Series' units per unit of increment output, (horizon, n_outputs)."""
+        return self.increment_scale[:, : self.n_outputs]
+
+    def _anchor(self, values: np.ndarray, target_start: np.ndarray) -> np.ndarray:
+        """Last input value of each window, (n_windows, n_outputs), series' units."""
+        return values[np.asarray(target_start) - 1, : self.n_outputs]
+
+    def _output_unit(self) -> np.ndarray:
+        """Series' units per unit of network output, shape (horizon, n_outputs)."""
+        if self.target == "increment":
+            return self._target_unit()
+        return np.broadcast_to(self.scaler.scale[: self.n_outputs], self.noise_shape)
+
+    @property
+    def noise_shape(self) -> tuple[int, int]:
+        """Shape ``(horizon, n_outputs)`` of one prediction (and of ``noise_sd``)."""
+        return (self.horizon, self.n_outputs)
+
+    def _to_original(self, outputs, anchor: np.ndarray | None = None) -> np.ndarray:
+        """(…, horizon*n_outputs) float32 network outputs -> (…, horizon, n_outputs) in
+        the series' units; ``anchor`` (…, n_outputs) is the last input value of each
+        window (needed for increment targets)."""
         outputs = np.asarray(outputs, dtype=np.float64)
         outputs = outputs.reshape(outputs.shape[:-1] + (self.horizon, self.n_outputs))
+        if self.target == "increment":
+            return np.asarray(anchor)[..., None, :] + outputs * self._target_unit()
         return self._output_scaler().inverse_transform(outputs)
 
     def _params(self):
@@ -721,7 +901,8 @@ class RNNForecaster:
         Returns
         -------
         RNNForecaster
-            ``self``, trained, with ``scaler``, ``noise_sd``, ``history`` and ``split_``.
+            ``self``, trained, with ``scaler``, ``noise_sd``, ``increment_scale``,
+            ``history`` and ``split_``.
 
         Raises
         ------
@@ -743,6 +924,11 @@ class RNNForecaster:
             len(values), self.window, self.horizon, train_fraction, validation
         )
         self.scaler = StandardScaler.fit(values[: split.train_end])
+        self.increment_scale = (
+            _increment_scale(values[: split.train_end], self.horizon)
+            if self._uses_increments
+            else None
+        )
         x_fit, y_fit, _ = self._scaled_windows(values, *split.fit_range)
         if split.n_validation > 0:
             x_val, y_val, _ = self._scaled_windows(values, *split.validation_range)
@@ -826,6 +1012,8 @@ class RNNForecaster:
             -1, self.horizon, self.n_outputs
         )
         rms = np.sqrt(np.mean(residual**2, axis=0))
+        if self.target == "increment":
+            return rms * self._target_unit()
         return self._output_scaler().inverse_transform_spread(rms)
 
     # -------------------------------------------------------------------- predict --
@@ -839,7 +1027,7 @@ class RNNForecaster:
                 f"(a prediction needs window={self.window} preceding values)"
             )
         x, _, target_start = self._scaled_windows(values, first, len(values))
-        return values, x, target_start
+        return values, x, target_start, self._anchor(values, target_start)
 
     @staticmethod
     def _time_labels(time, n_time: int, index: np.ndarray):
@@ -885,11 +1073,11 @@ class RNNForecaster:
         ------
         NotFittedError, NonFiniteError, SeriesShapeError, SeriesLengthError
         """
-        values, x, target_start = self._prediction_windows(series, start)
+        values, x, target_start, anchor = self._prediction_windows(series, start)
         graphdef, params = self._params()
         outputs = _predict(graphdef, params, x, fused=self.fused)
         return xr.DataArray(
-            self._to_original(outputs),
+            self._to_original(outputs, anchor),
             dims=("time", "lead", "feature"),
             coords=self._coords(self._time_labels(time, len(values), target_start)),
             name="prediction",
@@ -912,7 +1100,7 @@ class RNNForecaster:
         """Noise sd in standardised units, flattened like the network output."""
         if not include_noise:
             return jnp.zeros(self.horizon * self.n_outputs, jnp.float32)
-        scaled = self.noise_sd / self._output_scaler().scale
+        scaled = self.noise_sd / self._output_unit()
         return jnp.asarray(scaled.reshape(-1), dtype=jnp.float32)
 
     def _summary(self, samples, epistemic, dims, coords, quantiles, include_noise, name):
@@ -925,6 +1113,8 @@ class RNNForecaster:
             {
                 "samples": (sample_dims, samples),
                 "mean": (dims, samples.mean(axis=0)),
+                "epistemic_mean": (dims, epistemic.mean(axis=0)),
+                "epistemic_samples": (sample_dims, epistemic),
                 "sd": (dims, samples.std(axis=0, ddof=1) if len(samples) > 1 else 0 * samples[0]),
                 "epistemic_sd": (
                     dims,
@@ -983,12 +1173,14 @@ class RNNForecaster:
         -------
         xarray.Dataset
             ``samples`` (sample, time, lead, feature), ``mean``, ``sd`` (total),
-            ``epistemic_sd`` (spread of the passes without noise), ``quantiles``
+            ``epistemic_samples``, ``epistemic_mean`` and ``epistemic_sd`` (the passes
+            without noise, their mean and spread; the zero-mean noise leaves the exact
+            predictive mean equal to ``epistemic_mean``), ``quantiles``
             (quantile, time, lead, feature), all in the series' units, and ``noise_sd``
             (lead, feature).
         """
         n_samples, mask_keys, noise_key = self._mc_keys(n_samples, seed)
-        values, x, target_start = self._prediction_windows(series, start)
+        values, x, target_start, anchor = self._prediction_windows(series, start)
         graphdef, params = self._params()
         passes, noisy = _predict_mc(
             graphdef,
@@ -1001,8 +1193,8 @@ class RNNForecaster:
         )
         coords = self._coords(self._time_labels(time, len(values), target_start))
         return self._summary(
-            self._to_original(noisy),
-            self._to_original(passes),
+            self._to_original(noisy, anchor),
+            self._to_original(passes, anchor),
             ("time", "lead", "feature"),
             coords,
             quantiles,
@@ -1025,8 +1217,20 @@ class RNNForecaster:
                 f"history has {len(values)} time steps; a forecast needs at least "
                 f"window={self.window}"
             )
-        window = jnp.asarray(self.scaler.transform(values[-self.window :]), dtype=jnp.float32)
+        features = self._input_features(values[-self.window - 1 :])[-self.window :]
+        window = jnp.asarray(features, dtype=jnp.float32)
         return values, window, steps, -(-steps // self.horizon)
+
+    def _recursion_ratio(self) -> jax.Array:
+        """Standardised units per unit of network output, (horizon, n_features), float32."""
+        ratio = self._output_unit() / self.scaler.scale[: self.n_outputs]
+        return jnp.asarray(ratio, dtype=jnp.float32)
+
+    def _input_ratio(self) -> jax.Array:
+        """Increment-channel units per standardised unit, (n_features,), float32."""
+        if self.increment_scale is None:
+            return jnp.ones(self.n_features, jnp.float32)
+        return jnp.asarray(self.scaler.scale / self.increment_scale[0], dtype=jnp.float32)
 
     def _forecast_time(self, time, n_history: int, steps: int):
         if time is None:
@@ -1067,10 +1271,14 @@ class RNNForecaster:
             keys,
             jnp.zeros(self.horizon * self.n_features, jnp.float32),
             jax.random.split(keys[0], (1, n_calls)),
+            self._recursion_ratio(),
+            self._input_ratio(),
             fused=self.fused,
             n_calls=n_calls,
             horizon=self.horizon,
             mc=False,
+            increment=self.target == "increment",
+            increment_inputs=self.inputs == "level+increment",
         )[0, :steps]
         return xr.DataArray(
             self.scaler.inverse_transform(np.asarray(out, np.float64)),
@@ -1120,8 +1328,9 @@ class RNNForecaster:
         Returns
         -------
         xarray.Dataset
-            ``samples`` (sample, time, feature), ``mean``, ``sd``, ``epistemic_sd``
-            (spread of noise-free paths with the same masks), ``quantiles``
+            ``samples`` (sample, time, feature), ``mean``, ``sd``,
+            ``epistemic_samples``, ``epistemic_mean`` and ``epistemic_sd`` (noise-free
+            paths with the same masks, their mean and spread), ``quantiles``
             (quantile, time, feature), in the series' units, and ``noise_sd``.
         """
         n_samples, mask_keys, noise_key = self._mc_keys(n_samples, seed)
@@ -1138,9 +1347,12 @@ class RNNForecaster:
             n_calls=n_calls,
             horizon=self.horizon,
             mc=True,
+            increment=self.target == "increment",
+            increment_inputs=self.inputs == "level+increment",
         )
-        noisy = run(self._noise_scaled(include_noise), noise_keys)[:, :steps]
-        clean = run(self._noise_scaled(False), noise_keys)[:, :steps]
+        ratios = (self._recursion_ratio(), self._input_ratio())
+        noisy = run(self._noise_scaled(include_noise), noise_keys, *ratios)[:, :steps]
+        clean = run(self._noise_scaled(False), noise_keys, *ratios)[:, :steps]
         to_units = self.scaler.inverse_transform
         coords = {
             "time": self._forecast_time(time, len(values), steps),
@@ -1182,6 +1394,8 @@ class RNNForecaster:
         arrays["scaler_mean"] = self.scaler.mean
         arrays["scaler_scale"] = self.scaler.scale
         arrays["noise_sd"] = np.asarray(self.noise_sd, dtype=np.float64)
+        if self.increment_scale is not None:
+            arrays["increment_scale"] = np.asarray(self.increment_scale, dtype=np.float64)
         if self.history is not None:
             arrays["history_train_loss"] = self.history["train_loss"].values
             arrays["history_validation_loss"] = self.history["validation_loss"].values
@@ -1229,10 +1443,10 @@ class RNNForecaster:
         try:
             meta = json.loads(str(arrays["meta_json"]))
             config = meta["config"]
-            if meta["format_version"] != _FORMAT_VERSION:
+            if meta["format_version"] not in _READABLE_VERSIONS:
                 raise MalformedFileError(
                     f"{path} has format version {meta['format_version']}, "
-                    f"expected {_FORMAT_VERSION}"
+                    f"expected one of {_READABLE_VERSIONS}"
                 )
             forecaster = cls(**config)
             params = nnx.state(forecaster.network, nnx.Param)
@@ -1250,6 +1464,15 @@ class RNNForecaster:
                 mean=arrays["scaler_mean"], scale=arrays["scaler_scale"]
             )
             forecaster.noise_sd = np.asarray(arrays["noise_sd"], dtype=np.float64)
+            if forecaster._uses_increments:
+                scale = np.asarray(arrays["increment_scale"], dtype=np.float64)
+                needed = (forecaster.horizon, forecaster.n_features)
+                if scale.shape != needed:
+                    raise MalformedFileError(
+                        f"{path}: increment_scale has shape {scale.shape}, the configuration "
+                        f"needs {needed}"
+                    )
+                forecaster.increment_scale = scale
             if meta["split"] is not None:
                 forecaster.split_ = ChronologicalSplit.from_dict(meta["split"])
             if "history_train_loss" in arrays:
