@@ -27,6 +27,7 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 SLOW_EXAMPLES: dict[str, str] = {
     "plot_gufm1_flow.py": "~20 s of CPU at the small size (flow series over gufm1 epochs)",
     "plot_coestimation_posterior.py": "~35-39 s of CPU at the small size (MAP, Laplace, NUTS)",
+    "plot_coestimation_spectra.py": "~33 s of CPU at the small size (BSN, WSN, USN fits, sweeps)",
     "plot_dipole_lstm.py": "~20 s of CPU at the small size (LSTM training, MC dropout, PSDs)",
     "plot_site_velocities.py": "~15-37 s of CPU at the small size (gufm1 flows 1935-1990)",
     "plot_velocity_gru.py": "~40 s of CPU at the small size (GRU and LSTM fits, sweep)",

@@ -78,9 +78,10 @@ def truth_and_data():
 @pytest.fixture(scope="module")
 def coestimation(truth_and_data):
     _, data, _, _ = truth_and_data
-    # L_SV = L_B: the truth drops the frozen-flux SV above L_B (its definition); with
-    # L_B = 6 that part is far above the 0.5 (nT/yr)^2 truncation bound of Lesur's eq. 27,
-    # so the paper's L_SV = L_B + L_F would be inconsistent with this truth
+    # L_SV = L_B: the truth drops the frozen-flux SV above L_B (its definition). That part
+    # is small (0.001-0.013 (nT/yr)^2 per degree at L_B = 6), but with lambda_frozen_flux
+    # = 1e4 the constraint is nearly exact, so equations above L_B that the truth does not
+    # satisfy would bias the fit (docs/studies/coestimation-experiments.md)
     problem = build_problem(
         data, L, legendre_time_basis(SPAN, N_TIME), L, legendre_time_basis(SPAN, 2), lmax_sv=L
     )

@@ -1307,8 +1307,14 @@ def frozen_flux_ratio(problem: CoestimationProblem, core, toroidal, poloidal):
     jax.Array, shape (...)
     """
     core = jnp.asarray(core)
-    toroidal = jnp.asarray(toroidal)
-    poloidal = jnp.asarray(poloidal)
+    return _frozen_flux_ratio(
+        problem, core, jnp.asarray(toroidal), jnp.asarray(poloidal), n_batch=core.ndim - 2
+    )
+
+
+@partial(jax.jit, static_argnames="n_batch")
+def _frozen_flux_ratio(problem, core, toroidal, poloidal, *, n_batch: int):
+    """Compiled once per problem structure and batch rank (the problem is a pytree)."""
 
     def one(c, t, s):
         return problem.frozen_flux_misfit(c, t, s) / problem.frozen_flux_misfit(
@@ -1316,6 +1322,6 @@ def frozen_flux_ratio(problem: CoestimationProblem, core, toroidal, poloidal):
         )
 
     fn = one
-    for _ in range(core.ndim - 2):
+    for _ in range(n_batch):
         fn = jax.vmap(fn)
-    return jax.jit(fn)(core, toroidal, poloidal)
+    return fn(core, toroidal, poloidal)

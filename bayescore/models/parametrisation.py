@@ -146,12 +146,16 @@ class TimeBasis:
         """``int_span psi^(r)(t) psi^(r)(t)^T dt`` (exact), shape (N_t, N_t), yr^(1-2r)."""
         nodes, weights = self.quadrature(2 * self.piece_degree)
         values = np.asarray(self(nodes, derivative))
-        return (values * weights[:, None]).T @ values
+        gram = (values * weights[:, None]).T @ values
+        # exactly symmetric (the product is only symmetric to rounding), or NumPyro's
+        # positive-definite check of the priors built from it can fail
+        return 0.5 * (gram + gram.T)
 
     def endpoint_outer(self, derivative: int = 0) -> np.ndarray:
         """``psi^(r)(t_0) psi^(r)(t_0)^T + psi^(r)(t_1) psi^(r)(t_1)^T``, shape (N_t, N_t)."""
         values = np.asarray(self(np.asarray(self.span, dtype=float), derivative))
-        return values.T @ values
+        outer = values.T @ values
+        return 0.5 * (outer + outer.T)
 
     def check_times(self, t, what: str = "times") -> np.ndarray:
         """Return ``t`` as a float array, raising if a time lies outside the span."""
