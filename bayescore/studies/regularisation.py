@@ -1222,7 +1222,8 @@ def compare_regularisations(
     match_degrees: tuple[int, int] = (1, 3),
     residual_rms: bool = True,
     max_iterations: int = 50,
-) -> xr.Dataset:
+    return_fits: bool = False,
+):
     """USN, BSN and WSN fitted to the same data, next to the truth (paper Sec. 5).
 
     Protocol (the paper's, with the truth in GRIMM's place): the USN dampings are tuned
@@ -1255,10 +1256,13 @@ def compare_regularisations(
         Band of the SA match (the paper: "around SH degree 1").
     residual_rms : bool, default True
     max_iterations : int, default 50
+    return_fits : bool, default False
+        Also return a dict with the fitted problems and MAP values (``"problems"``,
+        ``"values"``, keyed by model), e.g. to warm-start sweeps from them.
 
     Returns
     -------
-    xarray.Dataset
+    xarray.Dataset, or (xarray.Dataset, dict) with ``return_fits``
         Dim ``model`` (truth, USN, BSN, WSN), ``degree``, ``flow_degree``. Spectra
         (field, SV, SA, background SA; flow and flow-rate), flow statistics, chi2 per
         datum, rms residual, rho, SV and SA energies, ``sv/sa_correlation`` and
@@ -1267,37 +1271,6 @@ def compare_regularisations(
         USN has no flow of its own: its rho uses the flow inverted from its SV (the
         paper's start), its flow statistics are NaN.
     """
-    dataset, _ = _compare(
-        problem,
-        truth,
-        epoch=epoch,
-        radius=radius,
-        lambda_frozen_flux=lambda_frozen_flux,
-        lambda_space=lambda_space,
-        lambda_time=lambda_time,
-        usn_dampings=usn_dampings,
-        match_degrees=match_degrees,
-        residual_rms=residual_rms,
-        max_iterations=max_iterations,
-    )
-    return dataset
-
-
-def _compare(
-    problem: CoestimationProblem,
-    truth,
-    *,
-    epoch: float | None = None,
-    radius: float = CORE_RADIUS_KM,
-    lambda_frozen_flux: float = DEFAULT_DAMPINGS["lambda_frozen_flux"],
-    lambda_space: dict | None = None,
-    lambda_time: dict | float | None = None,
-    usn_dampings: dict | None = None,
-    match_degrees: tuple[int, int] = (1, 3),
-    residual_rms: bool = True,
-    max_iterations: int = 50,
-) -> tuple[xr.Dataset, dict]:
-    """:func:`compare_regularisations`, also returning the problems and MAP values."""
     _check_flow_problem(problem)
     _check_truth(truth)
     epoch = _epoch(problem, epoch)
@@ -1448,7 +1421,8 @@ def _compare(
         "usn_rho_note": "USN rho uses the flow inverted from its SV (the paper's start)",
     }
     state = {"problems": problems, "values": {k: f.values for k, f in fits.items()}}
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs), state
+    dataset = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return (dataset, state) if return_fits else dataset
 
 
 def section4_experiments(
@@ -1503,13 +1477,14 @@ def section4_experiments(
     lambda_time = None
     if not match_time:
         lambda_time = truth_typical_dampings(with_norm(problem, "strong"), truth)["lambda_time"]
-    comparison, state = _compare(
+    comparison, state = compare_regularisations(
         problem,
         truth,
         epoch=epoch,
         radius=radius,
         lambda_time=lambda_time,
         residual_rms=residual_rms,
+        return_fits=True,
     )
     timings["comparison_s"] = time.perf_counter() - clock
     strong, bsn = state["problems"]["BSN"], state["values"]["BSN"]
