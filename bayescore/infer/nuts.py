@@ -171,6 +171,24 @@ def run_nuts(
     if chain_method == "parallel" and jax.local_device_count() < num_chains:
         chain_method = "sequential"
     key_init, key_run = jax.random.split(jax.random.PRNGKey(seed))
+
+    def sampler(kernel_model, jit_model_args: bool, **nuts_options) -> MCMC:
+        kernel = NUTS(
+            kernel_model,
+            target_accept_prob=target_accept_prob,
+            max_tree_depth=max_tree_depth,
+            **nuts_options,
+        )
+        return MCMC(
+            kernel,
+            num_warmup=int(num_warmup),
+            num_samples=int(num_samples),
+            num_chains=num_chains,
+            chain_method=chain_method,
+            progress_bar=progress_bar,
+            jit_model_args=jit_model_args,
+        )
+
     start = time.perf_counter()
     if laplace is not None:
         _, layout = unconstrained_init(model, model_args, model_kwargs, laplace.values)
@@ -181,21 +199,7 @@ def run_nuts(
             )
         dynamic, static = split_model_kwargs(model_kwargs)
         whitened = partial(_whitened_model, model=model, layout=layout, static_kwargs=static)
-        kernel = NUTS(
-            whitened,
-            target_accept_prob=target_accept_prob,
-            max_tree_depth=max_tree_depth,
-            dense_mass=False,
-        )
-        mcmc = MCMC(
-            kernel,
-            num_warmup=int(num_warmup),
-            num_samples=int(num_samples),
-            num_chains=num_chains,
-            chain_method=chain_method,
-            progress_bar=progress_bar,
-            jit_model_args=chain_method != "parallel",
-        )
+        mcmc = sampler(whitened, chain_method != "parallel", dense_mass=False)
         z0 = init_scale * jax.random.normal(key_init, (num_chains, laplace.mean.size))
         mean = jnp.asarray(laplace.mean)
         scale = jnp.asarray(laplace.scale)
@@ -213,21 +217,7 @@ def run_nuts(
         samples = laplace.constrain(flat)
     else:
         strategy = init_to_value(values=init_values) if init_values else init_to_median()
-        kernel = NUTS(
-            model,
-            target_accept_prob=target_accept_prob,
-            max_tree_depth=max_tree_depth,
-            dense_mass=dense_mass,
-            init_strategy=strategy,
-        )
-        mcmc = MCMC(
-            kernel,
-            num_warmup=int(num_warmup),
-            num_samples=int(num_samples),
-            num_chains=num_chains,
-            chain_method=chain_method,
-            progress_bar=progress_bar,
-        )
+        mcmc = sampler(model, False, dense_mass=dense_mass, init_strategy=strategy)
         mcmc.run(key_run, *model_args, extra_fields=_EXTRA_FIELDS, **model_kwargs)
         samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     wall = time.perf_counter() - start
