@@ -56,6 +56,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="strong",
         help="spatial norm of the flow prior (default: strong, Bloxham)",
     )
+    parser.add_argument(
+        "--sv-weights",
+        choices=("lesur", "uniform", "cmb"),
+        default="lesur",
+        help="weights of the SV equations: Lesur et al.'s relative weights (default), "
+        "uniform at the Earth's surface (the classical choice; better for models whose "
+        "high-degree SV is a finite difference, such as IGRF), or uniform at the CMB",
+    )
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--damping", type=float, default=None, help="damping lambda")
     choice.add_argument(
@@ -216,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
             norm=args.norm,
             damping=args.damping,
             target_rms=target,
+            sv_weights=args.sv_weights,
             epoch=epoch,
         )
         results.append(result)
@@ -244,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
     combined.attrs.update(
         model=model.name,
         norm=args.norm,
+        sv_weights=args.sv_weights,
         lmax_flow=args.lmax_flow,
         units_note="t, s in km/yr; SV in nT/yr at a = 6371.2 km",
     )
@@ -256,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "model": model.name,
         "norm": args.norm,
+        "sv_weights": args.sv_weights,
         "lmax_flow": args.lmax_flow,
         "target_rms_km_per_yr": target,
         "epochs": rows,
