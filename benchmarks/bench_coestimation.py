@@ -95,6 +95,7 @@ def main() -> int:
     import numpy as np
 
     import bayescore  # noqa: F401  (float64)
+    from bayescore.fields import degree_correlation
     from bayescore.infer import (
         coestimation_diagnostics,
         gauss_newton_map,
@@ -104,7 +105,6 @@ def main() -> int:
         starting_model,
     )
     from bayescore.models import build_problem, coestimation_model, frozen_flux_ratio
-    from bayescore.sh.indexing import degree_order_arrays
     from bayescore.synthetic.dataset import make_dataset
     from bayescore.synthetic.truth import frozen_flux_truth
 
@@ -158,17 +158,8 @@ def main() -> int:
     figures["rho"] = float(
         frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"])
     )
-    degree = degree_order_arrays(lmax)[0]
     sv_model = np.asarray(problem.field_at(gn.values["core"], epoch, 1))
-    sv_true = truth.sv(epoch)
-    correlation = [
-        float(
-            np.sum(sv_model[degree == ell] * sv_true[degree == ell])
-            / np.sqrt(np.sum(sv_model[degree == ell] ** 2) * np.sum(sv_true[degree == ell] ** 2))
-        )
-        for ell in range(1, lmax + 1)
-    ]
-    figures["sv_degree_correlation"] = correlation
+    figures["sv_degree_correlation"] = degree_correlation(sv_model, truth.sv(epoch)).tolist()
     figures["n_parameters"] = int(gn.theta.size)
 
     clock = time.perf_counter()

@@ -106,3 +106,31 @@ def test_spectrum_input_errors():
         lowes_spectrum(np.ones(3), 0.0)
     with pytest.raises(CoefficientShapeError):
         dipole_moment(np.ones(4))
+
+
+def test_degree_correlation_against_a_loop_and_closed_cases():
+    """Per-degree cosine, checked against an explicit loop over degrees (independent
+    code path) to rounding, and against cases with known answers."""
+    from bayescore.fields import degree_correlation
+    from bayescore.sh.indexing import degree_order_arrays
+
+    rng = np.random.default_rng(3)
+    lmax = 7
+    a, b = rng.normal(size=(2, lmax * (lmax + 2)))
+    degree = degree_order_arrays(lmax)[0]
+    loop = [
+        np.dot(a[degree == ell], b[degree == ell])
+        / np.linalg.norm(a[degree == ell])
+        / np.linalg.norm(b[degree == ell])
+        for ell in range(1, lmax + 1)
+    ]
+    np.testing.assert_allclose(degree_correlation(a, b), loop, rtol=1e-12)
+    np.testing.assert_allclose(degree_correlation(a, 3.0 * a), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(degree_correlation(a, -a), -1.0, rtol=1e-12)
+    zero_degree_two = a.copy()
+    zero_degree_two[degree == 2] = 0.0
+    assert np.isnan(degree_correlation(zero_degree_two, b)[1])
+    # leading dimensions broadcast
+    assert degree_correlation(np.stack([a, b]), b).shape == (2, lmax)
+    with pytest.raises(CoefficientShapeError, match="degree"):
+        degree_correlation(a, b[:15])

@@ -276,17 +276,6 @@ def _truth_sv_sa(truth, epoch: float) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(gdot), np.asarray(sa)
 
 
-def _degree_correlation(estimate, truth, lmax: int) -> list[float]:
-    from bayescore.sh.indexing import degree_order_arrays
-
-    degree = degree_order_arrays(lmax)[0]
-    out = []
-    for ell in range(1, lmax + 1):
-        a, b = estimate[degree == ell], truth[degree == ell]
-        out.append(float(np.sum(a * b) / np.sqrt(np.sum(a**2) * np.sum(b**2))))
-    return out
-
-
 def _misfit_by_source(table) -> dict:
     """Rms residual (nT) and chi2 per datum per source, from a misfit table."""
     groups = [str(g) for g in table["group"].values]
@@ -500,6 +489,7 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     from bayescore.atomic import atomic_path, save_figure, write_json
+    from bayescore.fields import degree_correlation
     from bayescore.infer import (
         coestimation_diagnostics,
         gauss_newton_map,
@@ -667,16 +657,16 @@ def run(args: argparse.Namespace) -> int:
     if truth is not None:
         sv_map = np.asarray(problem.field_at(values["core"], epoch, 1))
         summary["data"]["truth"] = repr(truth)
-        summary["map"]["sv_degree_correlation"] = _degree_correlation(
-            sv_map, truth_sv_sa[0], problem.lmax_core
-        )
+        summary["map"]["sv_degree_correlation"] = degree_correlation(
+            sv_map, truth_sv_sa[0]
+        ).tolist()
     if args.usn:
         summary["usn"] = {"misfit": _misfit_by_source(tables["usn"])}
         if truth is not None:
             sv_usn = np.asarray(problem.field_at(usn.values["core"], epoch, 1))
-            summary["usn"]["sv_degree_correlation"] = _degree_correlation(
-                sv_usn, truth_sv_sa[0], problem.lmax_core
-            )
+            summary["usn"]["sv_degree_correlation"] = degree_correlation(
+                sv_usn, truth_sv_sa[0]
+            ).tolist()
     if laplace is not None:
         sd = laplace.site_sd()
         summary["laplace"] = {

@@ -13,7 +13,7 @@ r in km, colatitude theta and longitude phi in radians, time in decimal years.
 
 from bayescore.fields.model import FieldModel
 from bayescore.fields.readers import igrf, load_gufm1, load_shc
-from bayescore.fields.spectrum import dipole_moment, lowes_spectrum
+from bayescore.fields.spectrum import degree_correlation, dipole_moment, lowes_spectrum
 from bayescore.fields.synthesis import design_matrix, synth
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "igrf",
     "load_gufm1",
     "load_shc",
+    "degree_correlation",
     "lowes_spectrum",
     "synth",
 ]

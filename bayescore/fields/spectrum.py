@@ -12,7 +12,7 @@ from bayescore.errors import CoefficientShapeError
 from bayescore.fields.synthesis import check_finite, concrete_array
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
 
-__all__ = ["dipole_moment", "lowes_spectrum"]
+__all__ = ["degree_correlation", "dipole_moment", "lowes_spectrum"]
 
 
 @lru_cache(maxsize=64)
@@ -95,3 +95,41 @@ def dipole_moment(coeffs, *, radius=EARTH_REFERENCE_RADIUS_KM):
     a_m = float(radius) * 1e3
     dipole_tesla = jnp.sqrt(jnp.sum(coeffs[..., :3] ** 2, axis=-1)) * 1e-9
     return 4.0 * np.pi * a_m**3 / MU0 * dipole_tesla
+
+
+def degree_correlation(coeffs_a, coeffs_b) -> np.ndarray:
+    """Correlation per degree of two coefficient sets (Langel & Estes' degree correlation).
+
+    ``rho_l = sum_m a_lm b_lm / sqrt(sum_m a_lm^2 sum_m b_lm^2)``, the cosine of the angle
+    between the degree-l parts; independent of radius and units.
+
+    Parameters
+    ----------
+    coeffs_a, coeffs_b : array_like, shape (..., L(L+2))
+        Gauss (or SV, SA, flow) coefficients in the same order and degree; leading
+        dimensions broadcast.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        rho_l for l = 1..L, in [-1, 1]; NaN for a degree where either set is zero.
+
+    Raises
+    ------
+    CoefficientShapeError
+        If the last axes differ or are not of length L(L+2).
+    NonFiniteError
+        If a coefficient is NaN or infinite.
+    """
+    a, lmax = _as_coefficients(coeffs_a, "coeffs_a")
+    b, lmax_b = _as_coefficients(coeffs_b, "coeffs_b")
+    if lmax_b != lmax:
+        raise CoefficientShapeError(
+            f"coeffs_a has degree {lmax} and coeffs_b degree {lmax_b}: they must match"
+        )
+    a, b = np.asarray(a), np.asarray(b)
+    summation = _degree_summation(lmax)
+    cross = (a * b) @ summation
+    scale = np.sqrt(((a**2) @ summation) * ((b**2) @ summation))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, cross / np.where(scale > 0, scale, 1.0), np.nan)

@@ -95,7 +95,7 @@ import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
-from bayescore.fields.spectrum import lowes_spectrum
+from bayescore.fields.spectrum import degree_correlation, lowes_spectrum
 from bayescore.flow.diagnostics import flow_statistics, kinetic_energy_spectrum
 from bayescore.flow.norms import NORMS, coefficient_weights, temporal_weights
 from bayescore.flow.operator import sv_from_flow
@@ -571,15 +571,6 @@ def _base_dampings(problem: CoestimationProblem, dampings: dict | None) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def _degree_correlation(a, b, lmax: int) -> np.ndarray:
-    degree = degree_order_arrays(lmax)[0]
-    one_hot = (degree[:, None] == np.arange(1, lmax + 1)[None, :]).astype(float)
-    num = (a * b) @ one_hot
-    den = np.sqrt(((a**2) @ one_hot) * ((b**2) @ one_hot))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
 def _state(g, sv, sa, sa_background, t, s, t_rate, s_rate, radius: float) -> dict:
     """Spectra and flow statistics of one state (truth or model) at an epoch (numpy)."""
     out = {
@@ -756,7 +747,7 @@ def _errors(sv, sa, truth_state: dict, lmax: int) -> dict:
     out = {}
     for name, model in (("sv", sv), ("sa", sa)):
         true = truth_state["coefficients"][name]
-        out[f"{name}_correlation"] = _degree_correlation(model, true, lmax)
+        out[f"{name}_correlation"] = degree_correlation(model, true)
         diff = np.asarray(lowes_spectrum(model - true))
         ref = np.asarray(lowes_spectrum(true))
         with np.errstate(invalid="ignore", divide="ignore"):
