@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_json", "save_figure"]
+__all__ = ["atomic_path", "write_json", "save_figure", "json_ready"]
 
 
 @contextlib.contextmanager
@@ -53,9 +54,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> Path:
-    """Write ``payload`` as indented JSON atomically and return the path."""
+    """Write ``payload`` as indented, strict JSON atomically and return the path.
+
+    ``payload`` goes through :func:`json_ready` first: numpy/JAX values become plain
+    numbers and lists, and NaN or infinite floats become ``null`` (strict JSON has no NaN).
+    """
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_jsonable) + "\n")
+        text = json.dumps(json_ready(payload), indent=2, sort_keys=False, allow_nan=False)
+        tmp.write_text(text + "\n")
     return Path(path)
 
 
@@ -68,8 +74,37 @@ def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
     return Path(path)
 
 
-def _jsonable(value: Any) -> Any:
-    """Convert numpy/JAX scalars and arrays for JSON."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
+def json_ready(value: Any) -> Any:
+    """A copy of ``value`` that strict JSON can hold.
+
+    Parameters
+    ----------
+    value : object
+        Nested dicts, lists and tuples of numbers, strings, booleans, None, numpy or JAX
+        scalars and arrays, and path-like objects.
+
+    Returns
+    -------
+    object
+        The same structure with dict keys as strings, arrays as (nested) lists, numpy
+        scalars as Python numbers, paths as strings, and every NaN or infinite float
+        replaced by ``None`` (JSON ``null``).
+
+    Raises
+    ------
+    TypeError
+        For an object of any other type.
+    """
+    if isinstance(value, dict):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "tolist"):  # numpy / JAX arrays and scalars
+        return json_ready(value.tolist())
     raise TypeError(f"object of type {type(value).__name__} is not JSON serialisable")

@@ -10,6 +10,7 @@ from bayescore.sh.indexing import (
     degree_order_arrays,
     lmax_from_size,
     n_coefficients,
+    resize_coefficients,
 )
 from bayescore.sh.legendre import schmidt_legendre, schmidt_legendre_at_coefficients
 
@@ -19,6 +20,7 @@ __all__ = [
     "degree_order_arrays",
     "lmax_from_size",
     "n_coefficients",
+    "resize_coefficients",
     "schmidt_legendre",
     "schmidt_legendre_at_coefficients",
 ]

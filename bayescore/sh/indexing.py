@@ -21,6 +21,7 @@ __all__ = [
     "degree_order_arrays",
     "coefficient_labels",
     "lm_index_tables",
+    "resize_coefficients",
 ]
 
 
@@ -158,3 +159,29 @@ def lm_index_tables(lmax: int) -> tuple[np.ndarray, np.ndarray]:
     for arr in (cos_index, sin_index):
         arr.setflags(write=False)
     return cos_index, sin_index
+
+
+def resize_coefficients(coeffs, lmax: int) -> np.ndarray:
+    """Truncate or zero-pad coefficient vectors to degree ``lmax``.
+
+    Parameters
+    ----------
+    coeffs : array_like, shape (..., L(L+2))
+        Coefficient vectors in the package order (any units; they are kept), last axis
+        the coefficient index. The leading axes (epochs, draws) are kept.
+    lmax : int
+        Degree of the result (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., lmax(lmax+2))
+        The first ``lmax(lmax+2)`` coefficients, with zeros appended for the degrees that
+        ``coeffs`` does not reach.
+    """
+    coeffs = np.asarray(coeffs, dtype=float)
+    lmax_from_size(coeffs.shape[-1] if coeffs.ndim else 0, "coefficient vector")
+    n = n_coefficients(lmax)
+    out = np.zeros(coeffs.shape[:-1] + (n,))
+    m = min(n, coeffs.shape[-1])
+    out[..., :m] = coeffs[..., :m]
+    return out
