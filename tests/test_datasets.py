@@ -4,6 +4,8 @@ No test touches the network: downloads are disabled or pooch is replaced by a st
 """
 
 import hashlib
+import re
+from pathlib import Path
 
 import pooch
 import pytest
@@ -62,10 +64,13 @@ def test_missing_file_without_url_names_the_environment_variable(monkeypatch, tm
     with pytest.raises(DataNotFoundError, match="BAYESCORE_DATA") as info:
         fetch("dipole/padm2m_signed_dipole.csv")
     assert "no public copy" in str(info.value)
+    # where it looked (resolved), what the file is, where to get it, what to cite
+    assert str(tmp_path.resolve() / "dipole" / "padm2m_signed_dipole.csv") in str(info.value)
+    assert "Ziegler" in str(info.value) and "polarity time scale" in str(info.value)
     with pytest.raises(DataNotFoundError, match="downloads are disabled.*BAYESCORE_DATA"):
         fetch(GUFM1, download=False)
     monkeypatch.delenv("BAYESCORE_DATA")
-    with pytest.raises(DataNotFoundError, match="BAYESCORE_DATA"):
+    with pytest.raises(DataNotFoundError, match="BAYESCORE_DATA is not set.*Valet"):
         fetch("dipole/sint2000_signed_dipole.csv")
 
 
@@ -105,3 +110,73 @@ def test_failed_download_is_data_not_found(monkeypatch, tmp_path):
 def test_unknown_key():
     with pytest.raises(KeyError, match="registered files"):
         fetch("nothing/here.txt")
+
+
+def test_error_messages_never_point_users_at_the_development_checkout(monkeypatch, tmp_path):
+    """The package's own text (messages, docstrings) names no ``shared/data`` directory."""
+    package = Path(datasets.__file__).parent
+    hits = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "shared/data" in line or "shared_data" in line
+    ]
+    assert not hits, hits
+    monkeypatch.setenv("BAYESCORE_DATA", str(tmp_path))
+    for key in datasets.REGISTRY:
+        with pytest.raises(DataNotFoundError) as info:
+            fetch(key, download=False)
+        assert "shared" not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("key", sorted(datasets.REGISTRY))
+def test_every_registered_file_says_what_it_is_how_to_cite_it_and_where_to_get_it(key):
+    entry = datasets.REGISTRY[key]
+    assert entry.key == key
+    assert re.fullmatch(r"[0-9a-f]{64}", entry.sha256)
+    assert entry.description and entry.citation and entry.source
+    if entry.url is not None:
+        assert entry.url.startswith("https://")
+
+
+def test_ground_observatory_files_carry_the_requested_acknowledgement():
+    go = [entry for key, entry in datasets.REGISTRY.items() if key.startswith("real/go/")]
+    assert len(go) == 3
+    for entry in go:
+        assert "INTERMAGNET" in entry.acknowledgement
+        assert "Macmillan" in entry.citation
+
+
+@pytest.mark.parametrize("key", sorted(datasets.REGISTRY))
+def test_registered_file_under_bayescore_data_matches_its_pinned_hash(key, shared_data):
+    path = shared_data / key
+    if not path.is_file():
+        pytest.skip(f"{path} absent (BAYESCORE_DATA={shared_data})")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == datasets.REGISTRY[key].sha256
+    assert fetch(key, download=False) == path
+
+
+def test_registry_holds_every_real_file_with_the_hash_its_readme_states(shared_data):
+    """The SHA-256 lines of real/README.md (independent of the registry) agree with it."""
+    real = shared_data / "real"
+    readme = real / "README.md"
+    if not readme.is_file():
+        pytest.skip(f"{readme} absent (BAYESCORE_DATA={shared_data})")
+    stated = re.findall(r"SHA-256: ([0-9a-f]{64})", readme.read_text(encoding="utf-8"))
+    registered = {
+        entry.sha256 for key, entry in datasets.REGISTRY.items() if key.startswith("real/")
+    }
+    assert len(stated) == 13 and set(stated) <= registered
+    on_disk = {
+        path.relative_to(shared_data).as_posix()
+        for path in real.rglob("*")
+        if path.is_file() and path.name != "README.md"
+    }
+    assert on_disk <= set(datasets.REGISTRY), on_disk - set(datasets.REGISTRY)
+
+
+def test_data_page_lists_every_registered_file():
+    page = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+    text = page.read_text(encoding="utf-8")
+    missing = [key for key in datasets.REGISTRY if f"`{key}`" not in text]
+    assert not missing, missing
