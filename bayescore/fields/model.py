@@ -320,6 +320,27 @@ class FieldModel:
         coeffs = self.evaluate(t, self._derivative_of(kind))
         return synth(coeffs, r, theta, phi, radius=self.radius)
 
+    def to_shmagcoeffs(self, t: float, kind: str = "field"):
+        """Coefficients at one epoch as a :class:`pyshtools.SHMagCoeffs` instance.
+
+        Parameters
+        ----------
+        t : float
+            Epoch (decimal years) inside :attr:`span`.
+        kind : {"field", "sv", "sa"}
+            Gauss coefficients (nT), SV (nT/yr) or SA (nT/yr^2).
+
+        Returns
+        -------
+        pyshtools.SHMagCoeffs
+            Schmidt semi-normalised, ``csphase=1``, ``r0`` = :attr:`radius` in metres; see
+            :func:`bayescore.fields.shcoeffs.to_shmagcoeffs`.
+        """
+        from bayescore.fields.shcoeffs import to_shmagcoeffs
+
+        coeffs = np.asarray(self.evaluate(float(t), self._derivative_of(kind)))
+        return to_shmagcoeffs(coeffs, radius_km=self.radius, name=self.name, year=float(t))
+
     @staticmethod
     def _derivative_of(kind: str) -> int:
         if kind not in _KINDS:
