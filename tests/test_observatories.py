@@ -272,3 +272,16 @@ def test_unknown_mission_or_cadence():
         load_virtual_observatories("SW", "12M")
     with pytest.raises(ValueError, match="cadence='1M'"):
         load_ground_observatories("1M")
+
+
+def test_registry_keys_are_paths_in_the_data_directory(shared_data):
+    # the readers' default paths go through bayescore.datasets.fetch(key), whose keys are
+    # paths relative to the data directory ($BAYESCORE_DATA)
+    from bayescore.lod import C04_KEY
+
+    keys = [*GO_FILES.values(), *GVO_FILES.values(), C04_KEY]
+    keys += ["real/covobs/real_001", "real/igrf/igrf12coeffs.txt"]
+    if not (shared_data / "real").is_dir():
+        pytest.skip(f"{shared_data / 'real'} not found")
+    missing = [key for key in keys if not (shared_data / key).is_file()]
+    assert not missing, missing
