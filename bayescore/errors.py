@@ -51,3 +51,11 @@ class NotFittedError(ForecastConfigError):
 
 class ModelFitError(BayescoreError, ValueError):
     """The data cannot be represented by the model (e.g. no mean reversion for OU)."""
+
+
+class MissingVariableError(MalformedFileError):
+    """A data file lacks a variable (column, CDF variable) that its reader requires."""
+
+
+class EmptySiteError(BayescoreError, ValueError):
+    """An observatory site holds no finite value of the quantity being read."""

@@ -10,7 +10,15 @@ from scipy.interpolate import BSpline
 
 import bayescore  # noqa: F401  (float64)
 from bayescore.errors import EpochOutOfRangeError, MalformedFileError, NonFiniteError
-from bayescore.fields import FieldModel, igrf, load_gufm1, load_shc
+from bayescore.fields import (
+    FieldModel,
+    igrf,
+    load_bspline_model,
+    load_covobs,
+    load_gufm1,
+    load_igrf_table,
+    load_shc,
+)
 from bayescore.sh.indexing import coefficient_labels
 from bayescore.timebasis import clamped_knots
 
@@ -21,9 +29,9 @@ SPLINE_RTOL = 1e-12
 
 
 # --------------------------------------------------------------------------- IGRF-14
-def _ppigrf_table():
-    """IGRF coefficients (27 epochs x 195) from ppigrf's own reader of the same file."""
-    g, h = ppigrf.ppigrf.read_shc(ppigrf.ppigrf.shc_fn_igrf14)
+def _ppigrf_table(path=ppigrf.ppigrf.shc_fn_igrf14):
+    """IGRF coefficients (epochs x 195) from ppigrf's own reader (default: IGRF-14's file)."""
+    g, h = ppigrf.ppigrf.read_shc(path)
     out = np.zeros((len(g.index), 195))
     for n, m in g.columns:
         start = n * n - 1
@@ -327,3 +335,155 @@ def test_missing_model_file(tmp_path):
         load_shc(tmp_path / "absent.shc")
     with pytest.raises(FileNotFoundError):
         load_gufm1(tmp_path / "absent.txt")
+
+
+# --------------------------------------------------------------------------- real-data files
+def _real_file(shared_data, relative):
+    path = shared_data / "real" / relative
+    if not path.is_file():
+        pytest.skip(f"{path} not found (set BAYESCORE_DATA to the shared data directory)")
+    return path
+
+
+def test_covobs_matches_its_evaluated_coefficient_table(shared_data):
+    model = load_covobs(_real_file(shared_data, "covobs/real_001"))
+    assert model.lmax == 14 and model.order == 4
+    assert model.span == (1838.0, 2022.0)
+    assert model.name == "COV-OBS real_001"
+    table = np.loadtxt(_real_file(shared_data, "covobs/real001_mf_int_coefs.dat"))
+    assert table.shape == (361, 225)
+    # the table prints 9 significant digits: |g10| ~ 3e4 nT carries 5e-5 nT of rounding
+    np.testing.assert_allclose(
+        np.asarray(model.coeffs(table[:, 0])), table[:, 1:], rtol=0, atol=1e-4
+    )
+
+
+def test_bspline_reader_with_a_stated_spline_order(tmp_path):
+    # COV-OBS header 'lmax nspl order': here order 3 on 6 uniform knots, compared with SciPy
+    lmax, nspl, order = 1, 3, 3
+    knots = np.arange(nspl + order, dtype=float) * 2.0 + 1900.0
+    coeffs = np.random.default_rng(11).normal(size=(nspl, 3)) * 100.0
+    numbers = " ".join(f"{v:.17E}" for v in np.r_[knots, coeffs.ravel()])
+    path = tmp_path / "covobs_like"
+    path.write_text(f"  mod001\n {lmax} {nspl} {order} {numbers}\n")
+    model = load_bspline_model(path)
+    assert model.name == "mod001" and model.order == 3 and model.span == (1904.0, 1906.0)
+    epochs = np.array([1904.0, 1904.7, 1906.0])
+    np.testing.assert_allclose(
+        np.asarray(model.coeffs(epochs)),
+        BSpline(knots, coeffs, order - 1)(epochs),
+        rtol=0,
+        atol=SPLINE_RTOL * 100.0 * 10,
+    )
+    path.write_text(f"  mod001\n {lmax} {nspl} x {numbers}\n")
+    with pytest.raises(MalformedFileError, match="line 2: spline order"):
+        load_bspline_model(path)
+    path.write_text(f"  mod001\n {lmax} {nspl} {order - 1} {numbers}\n")
+    with pytest.raises(MalformedFileError, match="line 2: unexpected extra value"):
+        load_bspline_model(path)
+    path.write_text(f"  mod001\n {lmax} {nspl} {order} {numbers[:-30]}\n")
+    with pytest.raises(MalformedFileError, match="truncated.*after 'lmax nspl order'"):
+        load_bspline_model(path)
+
+
+def _igrf12_independently(path):
+    """Epoch columns (24 x 195) and SV column of igrf12coeffs.txt with numpy alone."""
+    rows = [line.split() for line in Path(path).read_text().splitlines()[4:]]
+    values = np.zeros((25, 195))
+    for kind, n, m, *numbers in rows:
+        n, m = int(n), int(m)
+        column = n * n - 1 + (0 if m == 0 else 2 * m - (1 if kind == "g" else 0))
+        values[:, column] = np.array(numbers, dtype=float)
+    return values[:-1], values[-1]
+
+
+def test_igrf12_table_matches_igrf14_definitive_models(shared_data):
+    path = _real_file(shared_data, "igrf/igrf12coeffs.txt")
+    model = load_igrf_table(path)
+    assert model.name == "IGRF-12" and model.lmax == 13 and model.span == (1900.0, 2020.0)
+    # 1900-2010: IGRF 1900-1940 and DGRF 1945-2010 are the same numbers in IGRF-14
+    epochs = np.arange(1900.0, 2010.1, 5.0)
+    np.testing.assert_allclose(
+        np.asarray(model.coeffs(epochs)), _ppigrf_table()[:23], rtol=0, atol=1e-9
+    )
+
+
+def test_igrf12_table_holds_its_predicted_sv(shared_data):
+    path = _real_file(shared_data, "igrf/igrf12coeffs.txt")
+    model = load_igrf_table(path)
+    fields, sv = _igrf12_independently(path)
+    np.testing.assert_array_equal(np.asarray(model.coeffs(np.arange(1900.0, 2015.1, 5.0))), fields)
+    # 2015-2020 follows the predicted SV (degree 8: g10 +10.3 nT/yr), as IGRF defines it
+    assert sv[0] == 10.3 and np.all(sv[80:] == 0.0)
+    np.testing.assert_allclose(
+        np.asarray(model.sv(np.array([2015.0, 2017.5, 2020.0]))), np.tile(sv, (3, 1)), atol=1e-9
+    )
+    np.testing.assert_allclose(np.asarray(model.coeffs(2020.0)), fields[-1] + 5.0 * sv, atol=1e-9)
+
+
+def test_igrf13_shc_loads_and_agrees_with_igrf14_before_2020(shared_data):
+    model = load_shc(_real_file(shared_data, "igrf/IGRF13.shc"), name="IGRF-13")
+    assert model.lmax == 13 and model.span == (1900.0, 2025.0)
+    epochs = np.arange(1900.0, 2015.1, 5.0)  # DGRF 1945-2015 are definitive in both
+    np.testing.assert_allclose(
+        np.asarray(model.coeffs(epochs)), _ppigrf_table()[:24], rtol=0, atol=1e-9
+    )
+    # IGRF-13's 2020 field and the 2025 column (2020 extrapolated with the predicted SV),
+    # as ppigrf reads the same file
+    own = _ppigrf_table(str(_real_file(shared_data, "igrf/IGRF13.shc")))
+    assert own.shape == (26, 195)
+    np.testing.assert_allclose(np.asarray(model.coeffs(2020.0))[:3], [-29404.8, -1450.9, 4652.5])
+    np.testing.assert_allclose(np.asarray(model.coeffs(2025.0)), own[-1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(model.sv(2022.0)), (own[-1] - own[-2]) / 5.0, rtol=0, atol=1e-9
+    )
+
+
+IGRF_TABLE = """# tiny table
+c/s deg ord IGRF IGRF SV
+g/h n m 2000.0 2005.0 2005-10
+g  1  0 -29600.0 -29550.0 10.0
+g  1  1 -1700.0 -1650.0 10.0
+h  1  1 5200.0 5100.0 -20.0
+"""
+
+
+def test_tiny_igrf_table_reads(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(IGRF_TABLE)
+    model = load_igrf_table(path, name="tiny")
+    assert model.span == (2000.0, 2010.0)
+    np.testing.assert_allclose(np.asarray(model.coeffs(2010.0)), [-29500.0, -1600.0, 5000.0])
+    np.testing.assert_allclose(np.asarray(model.sv(2002.0)), [10.0, 10.0, -20.0])
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (IGRF_TABLE.replace("g/h n m", "x y z"), "no header line"),
+        (IGRF_TABLE.replace("2005-10", "2005"), "line 3: last column label"),
+        (IGRF_TABLE.replace("2005-10", "2000-10"), "line 3: SV interval"),
+        (IGRF_TABLE.replace("2000.0 2005.0 2005-10", "2005.0 2000.0 2000-10"), "increasing"),
+        (IGRF_TABLE.replace("-1650.0 10.0", "-1650.0"), "line 5: expected"),
+        (IGRF_TABLE.replace("h  1  1", "h  1  0"), "line 6: bad coefficient"),
+        (IGRF_TABLE.replace("h  1  1", "g  1  1"), "line 6: duplicate"),
+        (IGRF_TABLE.rsplit("h  1", 1)[0], "1 of 3 coefficient rows missing"),
+        (IGRF_TABLE.replace("5100.0", "5l00.0"), "line 6: value of h"),
+    ],
+    ids=[
+        "header",
+        "sv-label",
+        "sv-start",
+        "epochs",
+        "columns",
+        "h-m0",
+        "duplicate",
+        "truncated",
+        "non-numeric",
+    ],
+)
+def test_malformed_igrf_tables(tmp_path, text, message):
+    path = tmp_path / "bad_igrf.txt"
+    path.write_text(text)
+    with pytest.raises(MalformedFileError, match=message):
+        load_igrf_table(path)

@@ -8,13 +8,21 @@ r in km, colatitude theta and longitude phi in radians, time in decimal years.
 * :func:`lowes_spectrum`, :func:`dipole_moment`: power per degree and dipole moment;
 * :class:`FieldModel`: time-dependent model (B-splines in time) with ``coeffs``, ``sv``,
   ``sa``, ``spectrum`` and ``to_xarray``;
-* :func:`igrf`, :func:`load_shc`, :func:`load_gufm1`: readers;
+* :func:`igrf`, :func:`load_shc`, :func:`load_igrf_table` (IGRF classic columns),
+  :func:`load_bspline_model` with :func:`load_gufm1` and :func:`load_covobs`: readers;
 * :func:`to_shmagcoeffs`, :func:`from_shmagcoeffs`: to and from ``pyshtools.SHMagCoeffs``;
   :func:`radial_field_grid`, :func:`cmb_radial_field_grids`: global grids of B_r (and SV).
 """
 
 from bayescore.fields.model import FieldModel
-from bayescore.fields.readers import igrf, load_gufm1, load_shc
+from bayescore.fields.readers import (
+    igrf,
+    load_bspline_model,
+    load_covobs,
+    load_gufm1,
+    load_igrf_table,
+    load_shc,
+)
 from bayescore.fields.shcoeffs import (
     cmb_radial_field_grids,
     from_shmagcoeffs,
@@ -33,7 +41,10 @@ __all__ = [
     "design_matrix",
     "dipole_moment",
     "igrf",
+    "load_bspline_model",
+    "load_covobs",
     "load_gufm1",
+    "load_igrf_table",
     "load_shc",
     "degree_correlation",
     "lowes_spectrum",

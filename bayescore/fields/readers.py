@@ -1,4 +1,13 @@
-"""Readers of field-model files: the ``.shc`` format (IGRF, CHAOS) and gufm1's text format.
+"""Readers of field-model files.
+
+* :func:`load_shc`: the ``.shc`` format of IGRF and CHAOS (e.g. IGRF-13, Alken et al. 2021,
+  *Earth Planets Space* 73, 49, shipped as ``IGRF13.shc``); :func:`igrf` reads IGRF-14
+  from the ``ppigrf`` package;
+* :func:`load_igrf_table`: IGRF's classic column table with its predictive-SV column
+  (IGRF-12, Thebault et al. 2015, *Earth Planets Space* 67, 79);
+* :func:`load_bspline_model`: the B-spline text format of gufm1 (:func:`load_gufm1`;
+  Jackson, Jonkers & Walker 2000) and COV-OBS (:func:`load_covobs`; Gillet et al. 2013,
+  *Geochem. Geophys. Geosyst.* 14, 766; Gillet et al. 2015, *Earth Planets Space* 67, 71).
 
 Every reader checks counts, numbers and ordering and raises
 :class:`~bayescore.errors.MalformedFileError` naming the file, the line and the problem.
@@ -18,7 +27,14 @@ from bayescore.fields.model import FieldModel
 from bayescore.sh.indexing import n_coefficients
 from bayescore.timebasis import clamped_knots
 
-__all__ = ["igrf", "load_gufm1", "load_shc"]
+__all__ = [
+    "igrf",
+    "load_bspline_model",
+    "load_covobs",
+    "load_gufm1",
+    "load_igrf_table",
+    "load_shc",
+]
 
 #: Order of the B-splines of gufm1 (cubic).
 GUFM1_SPLINE_ORDER = 4
@@ -248,6 +264,134 @@ def igrf(path=None) -> FieldModel:
     return model
 
 
+def _sv_interval_end(label: str, start: float, path, line_no: int) -> float:
+    """End year of an SV column label such as ``2015-20`` that starts at ``start``."""
+    parts = label.split("-")
+    if len(parts) != 2:
+        raise MalformedFileError(
+            f"{path}, line {line_no}: last column label must be the SV interval "
+            f"'YYYY-YY', got {label!r}"
+        )
+    first = _integer(parts[0], path, line_no, "SV interval start")
+    last = _integer(parts[1], path, line_no, "SV interval end")
+    if len(parts[1]) < 4:  # "2015-20": the end shares the start's century
+        scale = 10 ** len(parts[1])
+        last += (first // scale) * scale
+        if last <= first:
+            last += scale
+    if first != start or last <= first:
+        raise MalformedFileError(
+            f"{path}, line {line_no}: SV interval {label!r} must start at the last epoch "
+            f"{start} and end after it"
+        )
+    return float(last)
+
+
+def load_igrf_table(path=None, *, name: str = "IGRF-12") -> FieldModel:
+    """Read an IGRF coefficient table in the classic column format (``igrfNNcoeffs.txt``).
+
+    Format: comment lines starting with ``#``; a line of column kinds
+    (``c/s deg ord IGRF ... DGRF ... SV``); a line ``g/h n m epoch1 ... epochN YYYY-YY``
+    with the epochs (decimal years) and the label of the predictive secular-variation
+    interval; then one row per coefficient ``g|h n m value@epoch1 ... value@epochN sv``
+    (nT, SV in nT/yr), covering every (n, m) of degrees 1..nmax once (``h`` rows for
+    m >= 1). IGRF-12 (Thebault et al. 2015, *Earth Planets Space* 67, 79): 1900-2015,
+    degree 13 (10 before 2000), SV 2015-20 to degree 8.
+
+    The model interpolates linearly between the epochs and, on the SV interval, follows
+    the predicted SV from the last epoch (IGRF's definition, as :func:`igrf`): an extra
+    epoch at the interval's end holds ``last + SV * (end - last)``. So ``model.sv(t)`` for
+    ``t`` in the SV interval returns the table's predicted SV.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The table; by default ``bayescore.datasets.fetch("real/igrf/igrf12coeffs.txt")``.
+    name : str, default "IGRF-12"
+        Model name.
+
+    Returns
+    -------
+    FieldModel
+        Order-2 (piecewise-linear) model, span (first epoch, end of the SV interval),
+        e.g. (1900.0, 2020.0) for IGRF-12; nT at reference radius 6371.2 km.
+
+    Raises
+    ------
+    MalformedFileError
+        Missing header lines, wrong number of values on a row, non-numeric tokens,
+        (n, m) out of range or duplicated, missing rows, or non-increasing epochs.
+    DataNotFoundError
+        If ``path`` is None and the file cannot be found (set ``BAYESCORE_DATA``).
+    """
+    from bayescore.datasets import fetch
+
+    path = Path(fetch("real/igrf/igrf12coeffs.txt", path))
+    lines = _read_lines(path)
+    rows = [
+        (no, line.split())
+        for no, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    header_at = next((i for i, (_, tok) in enumerate(rows) if tok[:3] == ["g/h", "n", "m"]), None)
+    if header_at is None:
+        raise MalformedFileError(f"{path}: no header line 'g/h n m epoch1 ... epochN YYYY-YY'")
+    header_no, header = rows[header_at]
+    if len(header) < 5:
+        raise MalformedFileError(
+            f"{path}, line {header_no}: expected at least one epoch and the SV column label"
+        )
+    epochs = np.array([_number(tok, path, header_no, "epoch") for tok in header[3:-1]])
+    if np.any(np.diff(epochs) <= 0):
+        raise MalformedFileError(f"{path}, line {header_no}: epochs must be strictly increasing")
+    sv_end = _sv_interval_end(header[-1], float(epochs[-1]), path, header_no)
+    n_values = epochs.size + 1
+    entries = {}
+    for no, tokens in rows[header_at + 1 :]:
+        if len(tokens) != n_values + 3:
+            raise MalformedFileError(
+                f"{path}, line {no}: expected 'g|h n m', {epochs.size} values and the SV "
+                f"({n_values + 3} columns), found {len(tokens)} columns"
+            )
+        kind = tokens[0]
+        n = _integer(tokens[1], path, no, "degree n")
+        m = _integer(tokens[2], path, no, "order m")
+        if kind not in ("g", "h") or n < 1 or not (0 <= m <= n) or (kind == "h" and m == 0):
+            raise MalformedFileError(
+                f"{path}, line {no}: bad coefficient ({kind}, {n}, {m}): need g or h, n >= 1, "
+                "0 <= m <= n and m >= 1 for h"
+            )
+        key = (n, m if kind == "g" else -m)
+        if key in entries:
+            raise MalformedFileError(f"{path}, line {no}: duplicate row for {kind} n={n} m={m}")
+        entries[key] = [
+            _number(tok, path, no, f"value of {kind} n={n} m={m}") for tok in tokens[3:]
+        ]
+    if not entries:
+        raise MalformedFileError(f"{path}: no coefficient rows after line {header_no}")
+    nmax = max(n for n, _ in entries)
+    n_coeffs = n_coefficients(nmax)
+    if len(entries) != n_coeffs:
+        raise MalformedFileError(
+            f"{path}: {n_coeffs - len(entries)} of {n_coeffs} coefficient rows missing for "
+            f"degrees 1..{nmax} (file truncated after line {rows[-1][0]}?)"
+        )
+    table = np.zeros((n_values, n_coeffs))
+    for (n, m), values in entries.items():
+        table[:, _coefficient_index(n, m)] = values
+    last_field, sv = table[-2], table[-1]
+    end_field = last_field + sv * (sv_end - epochs[-1])
+    return FieldModel.piecewise_linear(
+        np.append(epochs, sv_end),
+        np.vstack([table[:-1], end_field]),
+        name=name,
+        description=(
+            f"IGRF classic table read from {path.name}: epochs {epochs[0]}-{epochs[-1]}, "
+            f"predicted SV {header[-1]} (nmax={nmax})"
+        ),
+    )
+
+
 def _tokens_with_lines(lines: list[str], first_line: int):
     """Whitespace tokens of ``lines`` with their 1-based line numbers."""
     tokens, numbers = [], []
@@ -258,13 +402,113 @@ def _tokens_with_lines(lines: list[str], first_line: int):
     return tokens, numbers
 
 
+def load_bspline_model(
+    path, *, spline_order: int | None = None, name: str | None = None, source: str = ""
+) -> FieldModel:
+    """Read a B-spline field model in the text format of gufm1 and COV-OBS.
+
+    Format (free format after the first line): a title line; a header ``lmax nspl`` (gufm1)
+    or ``lmax nspl order`` (COV-OBS, which states its spline order); the ``nspl + order``
+    knot times (decimal years); then ``nspl`` blocks of ``lmax (lmax + 2)`` Gauss
+    coefficients (nT, reference radius 6371.2 km, g10, g11, h11, ...), the coefficients of
+    the order-``order`` B-splines on those knots.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+    spline_order : int, optional
+        Spline order when the file does not state it (gufm1: 4); None (default) reads it
+        from the header ``lmax nspl order``.
+    name : str, optional
+        Model name; defaults to the title line.
+    source : str, optional
+        Text put before ``read from <path>`` in the model's description.
+
+    Returns
+    -------
+    FieldModel
+        Span ``(knots[order - 1], knots[nspl])``, the interval on which the spline basis is
+        complete.
+
+    Raises
+    ------
+    MalformedFileError
+        Truncated file, extra values, non-numeric tokens, bad header or decreasing knots
+        (the message gives the line).
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    lines = _read_lines(path)
+    if len(lines) < 2:
+        raise MalformedFileError(
+            f"{path}: expected a title line and data, found {len(lines)} line(s)"
+        )
+    header = "lmax nspl" if spline_order is not None else "lmax nspl order"
+    n_header = len(header.split())
+    tokens, numbers = _tokens_with_lines(lines[1:], first_line=2)
+    if len(tokens) < n_header:
+        raise MalformedFileError(f"{path}, line 2: expected {header!r}, file ends early")
+    lmax = _integer(tokens[0], path, numbers[0], "lmax")
+    nspl = _integer(tokens[1], path, numbers[1], "nspl")
+    order = (
+        _integer(tokens[2], path, numbers[2], "spline order")
+        if spline_order is None
+        else int(spline_order)
+    )
+    if lmax < 1 or order < 1 or nspl < order:
+        raise MalformedFileError(
+            f"{path}, line {numbers[0]}: need lmax >= 1 and nspl >= {order} (the spline "
+            f"order), got lmax={lmax}, nspl={nspl}"
+            + (f", order={order}" if spline_order is None else "")
+        )
+    n_knots = nspl + order
+    n_coeffs = n_coefficients(lmax)
+    expected = n_header + n_knots + nspl * n_coeffs
+    if len(tokens) < expected:
+        raise MalformedFileError(
+            f"{path}: truncated: expected {expected - n_header} numbers after {header!r} "
+            f"({n_knots} knots and {nspl} blocks of {n_coeffs} coefficients), found "
+            f"{len(tokens) - n_header} (file ends at line {len(lines)})"
+        )
+    if len(tokens) > expected:
+        raise MalformedFileError(
+            f"{path}, line {numbers[expected]}: unexpected extra value {tokens[expected]!r} "
+            f"after {nspl} blocks of {n_coeffs} coefficients"
+        )
+    values = np.empty(expected - n_header)
+    for i in range(n_header, expected):
+        what = "knot time" if i < n_header + n_knots else "coefficient"
+        values[i - n_header] = _number(tokens[i], path, numbers[i], what)
+    knots = values[:n_knots]
+    decreasing = np.flatnonzero(np.diff(knots) < 0)
+    if decreasing.size:
+        i = int(decreasing[0]) + 1
+        raise MalformedFileError(
+            f"{path}, line {numbers[n_header + i]}: knot times must be non-decreasing "
+            f"({knots[i - 1]} followed by {knots[i]})"
+        )
+    spline_coeffs = values[n_knots:].reshape(nspl, n_coeffs)
+    title = lines[0].strip()
+    return FieldModel(
+        knots,
+        spline_coeffs,
+        order,
+        name=title if name is None else name,
+        radius=EARTH_REFERENCE_RADIUS_KM,
+        description=(
+            f"{source or title}, read from {os.fspath(path)}: lmax={lmax}, {nspl} "
+            f"B-splines of order {order}"
+        ),
+    )
+
+
 def load_gufm1(path=None, *, name: str = "gufm1") -> FieldModel:
     """Read the gufm1 model (Jackson, Jonkers & Walker 2000), 1590-1990, degree 14.
 
-    Format (free format after the first line): a title line; ``lmax nspl``; the
-    ``nspl + 4`` knot times (decimal years); then ``nspl`` blocks of ``lmax (lmax + 2)``
-    Gauss coefficients (nT, g10, g11, h11, ...), the coefficients of order-4 (cubic)
-    B-splines on those knots.
+    The file has the text format of :func:`load_bspline_model` with the header
+    ``lmax nspl``: its splines are of order 4 (cubic), which the file does not state.
 
     Parameters
     ----------
@@ -293,57 +537,48 @@ def load_gufm1(path=None, *, name: str = "gufm1") -> FieldModel:
         from bayescore.datasets import fetch
 
         path = fetch("gufm1/gufm1_data.txt")
-    path = Path(path)
-    lines = _read_lines(path)
-    if len(lines) < 2:
-        raise MalformedFileError(
-            f"{path}: expected a title line and data, found {len(lines)} line(s)"
-        )
-    tokens, numbers = _tokens_with_lines(lines[1:], first_line=2)
-    if len(tokens) < 2:
-        raise MalformedFileError(f"{path}, line 2: expected 'lmax nspl', file ends early")
-    lmax = _integer(tokens[0], path, numbers[0], "lmax")
-    nspl = _integer(tokens[1], path, numbers[1], "nspl")
-    if lmax < 1 or nspl < GUFM1_SPLINE_ORDER:
-        raise MalformedFileError(
-            f"{path}, line {numbers[0]}: need lmax >= 1 and nspl >= {GUFM1_SPLINE_ORDER}, "
-            f"got lmax={lmax}, nspl={nspl}"
-        )
-    n_knots = nspl + GUFM1_SPLINE_ORDER
-    n_coeffs = n_coefficients(lmax)
-    expected = 2 + n_knots + nspl * n_coeffs
-    if len(tokens) < expected:
-        raise MalformedFileError(
-            f"{path}: truncated: expected {expected - 2} numbers after 'lmax nspl' "
-            f"({n_knots} knots and {nspl} blocks of {n_coeffs} coefficients), found "
-            f"{len(tokens) - 2} (file ends at line {len(lines)})"
-        )
-    if len(tokens) > expected:
-        raise MalformedFileError(
-            f"{path}, line {numbers[expected]}: unexpected extra value {tokens[expected]!r} "
-            f"after {nspl} blocks of {n_coeffs} coefficients"
-        )
-    numbers_array = np.empty(expected - 2)
-    for i in range(2, expected):
-        what = "knot time" if i < 2 + n_knots else "coefficient"
-        numbers_array[i - 2] = _number(tokens[i], path, numbers[i], what)
-    knots = numbers_array[:n_knots]
-    decreasing = np.flatnonzero(np.diff(knots) < 0)
-    if decreasing.size:
-        i = int(decreasing[0]) + 1
-        raise MalformedFileError(
-            f"{path}, line {numbers[2 + i]}: knot times must be non-decreasing "
-            f"({knots[i - 1]} followed by {knots[i]})"
-        )
-    spline_coeffs = numbers_array[n_knots:].reshape(nspl, n_coeffs)
-    return FieldModel(
-        knots,
-        spline_coeffs,
-        GUFM1_SPLINE_ORDER,
+    return load_bspline_model(
+        path,
+        spline_order=GUFM1_SPLINE_ORDER,
         name=name,
-        radius=EARTH_REFERENCE_RADIUS_KM,
-        description=(
-            f"gufm1 (Jackson, Jonkers & Walker 2000), read from {os.fspath(path)}: "
-            f"lmax={lmax}, {nspl} cubic B-splines"
-        ),
+        source="gufm1 (Jackson, Jonkers & Walker 2000)",
+    )
+
+
+def load_covobs(path=None, *, name: str | None = None) -> FieldModel:
+    """Read a COV-OBS-type stochastic core-field model (Gillet et al. 2013, 2015).
+
+    The file (e.g. ``real_001``, one realisation of the ensemble, 1840-2020, degree 14)
+    has the text format of :func:`load_bspline_model` with the header
+    ``lmax nspl order`` (14 95 4: cubic B-splines on knots every 2 years, 1832-2028).
+    A single realisation is a posterior draw, so its small scales are noisy by design.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The model file; by default located with
+        ``bayescore.datasets.fetch("real/covobs/real_001")``.
+    name : str, optional
+        Model name; defaults to ``"COV-OBS <file name>"``.
+
+    Returns
+    -------
+    FieldModel
+        Span ``(knots[order - 1], knots[nspl])`` = (1838.0, 2022.0) for ``real_001``;
+        coefficients in nT at reference radius 6371.2 km.
+
+    Raises
+    ------
+    MalformedFileError
+        As :func:`load_bspline_model`.
+    DataNotFoundError
+        If ``path`` is None and the file cannot be found (set ``BAYESCORE_DATA``).
+    """
+    from bayescore.datasets import fetch
+
+    path = Path(fetch("real/covobs/real_001", path))
+    return load_bspline_model(
+        path,
+        name=f"COV-OBS {path.name}" if name is None else name,
+        source="COV-OBS-type model (Gillet et al. 2013, 2015)",
     )
