@@ -49,12 +49,13 @@ fitted to 0.00 nT by a zero field) but means nothing, so they are refused
 
 * **values** (nT): the largest ``|value|`` of a data set must lie in
   [:data:`SMALLEST_FIELD_NT`, :data:`LARGEST_FIELD_NT`] = [1, 1e7] nT. The main field
-  is at least ~20,000 nT in intensity anywhere on or above the Earth's surface (and
-  larger towards the core), so one component of any vector datum exceeds 1e4 nT: a data
-  set whose largest component is below 1 nT is in tesla (~5e-5) or gauss (~0.5). The
-  core field peaks at about 1e6 nT at the core-mantle boundary (its radial component
-  under the high-latitude flux patches), so values above 1e7 nT at r >= c are in pT or
-  smaller units.
+  has an intensity of at least ~20,000 nT on the Earth's surface and ~18,000 nT at
+  low-Earth-orbit altitudes, so one component of any vector datum there exceeds 1e4 nT;
+  even at the largest radius accepted (1e5 km, 16 Earth radii) the dipole field alone
+  is above 7 nT. A data set whose largest component is below 1 nT is in tesla (~5e-5)
+  or gauss (~0.5). The core field peaks at about 1e6 nT at the core-mantle boundary
+  (its radial component under the high-latitude flux patches), so values above 1e7 nT
+  at r >= c are in pT or smaller units.
 * **times** (decimal years): every time must lie in [:data:`EARLIEST_YEAR`,
   :data:`LATEST_YEAR`] = [1590, 2100]. Direct field measurements start about 1590 (the
   historical record of the gufm1 model, Jackson, Jonkers and Walker 2000); IGRF-14 is
@@ -321,6 +322,7 @@ def _check_span(times: np.ndarray, span, locate) -> None:
             f"{int(outside.sum())} data times lie outside the span [{start}, {end}] "
             f"(decimal years; data from {times.min():.4f} to {times.max():.4f}), first at "
             f"{_first_rows(outside, locate)}"
+            + ("; none lies inside: are the times decimal years?" if outside.all() else "")
         )
 
 

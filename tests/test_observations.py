@@ -271,6 +271,10 @@ def test_times_outside_the_span(small, tmp_path):
         read_vector_data(path, span=(2004.5, 2005.1))
     with pytest.raises(EpochOutOfRangeError, match="end > start"):
         validate_vector_data(small, span=(2006.0, 2005.0))
+    # days since 2000 that fall in the plausible range (mid-2005) meet a span in years
+    days = small.assign(t=(small["t"] - 2000.0) * 365.25 + 200.0)
+    with pytest.raises(EpochOutOfRangeError, match="none lies inside: are the times decimal"):
+        validate_vector_data(days, span=(2005.0, 2006.0))
 
 
 def test_bad_source_and_site_index(small):
