@@ -59,3 +59,16 @@ class MissingVariableError(MalformedFileError):
 
 class EmptySiteError(BayescoreError, ValueError):
     """An observatory site holds no finite value of the quantity being read."""
+
+
+class ImplausibleUnitsError(MalformedFileError):
+    """Data whose values point at other units than bayescore's (nT, km, rad, decimal years).
+
+    For example field values in tesla, times in days since 2000, radii in metres or
+    altitudes instead of geocentric radii, angles in degrees. A :class:`MalformedFileError`
+    (and so a ``ValueError``), so that existing handlers keep working.
+    """
+
+
+class UnreadableFileError(BayescoreError, OSError):
+    """A file that exists cannot be read: a directory, or no permission to read it."""

@@ -2,7 +2,8 @@
 
 The co-estimation (:func:`bayescore.models.build_problem`) takes one row per scalar datum,
 an :class:`xarray.Dataset` with dimension ``datum`` (the format of
-:func:`bayescore.synthetic.make_dataset` and of ``docs/how-to/coestimate-your-data.md``):
+:func:`bayescore.synthetic.make_dataset` and of the how-to guide "Co-estimate field and
+flow from your data" in the documentation):
 
 ============== =====================================================================
 variable       meaning
@@ -24,9 +25,9 @@ other per-datum variable is an error, so that a misspelt column is not silently 
 
 Files
 -----
-* **CSV** (``.csv``): a header line with the column names, then one datum per line,
-  comma-separated; lines starting with ``#`` before the header are comments. An empty
-  numeric field counts as missing (NaN) and is rejected with its line number.
+* **CSV** (``.csv``): UTF-8 text, a header line with the column names, then one datum
+  per line, comma-separated; lines starting with ``#`` before the header are comments.
+  An empty numeric field counts as missing (NaN) and is rejected with its line number.
   :func:`write_vector_data` writes floats with 17 significant digits (exact round trip)
   and puts everything that is not a per-datum column (dataset and variable attributes,
   data types, the per-site tables of synthetic data sets) in one comment line
@@ -36,9 +37,37 @@ Files
 
 :func:`validate_vector_data` checks a data set (columns, NaN and infinite values with the
 offending row, component codes, sigma > 0, colatitudes in [0, pi], radii in km above the
-core-mantle boundary, times inside a requested span) and returns a copy with canonical
-data types; :func:`read_vector_data` reads and validates a file; :func:`write_vector_data`
-validates and writes one atomically.
+core-mantle boundary, values and times in plausible units, times inside a requested span)
+and returns a copy with canonical data types; :func:`read_vector_data` reads and
+validates a file; :func:`write_vector_data` validates and writes one atomically.
+
+Plausible units
+---------------
+Data in other units than bayescore's give a fit that looks fine (a tesla data set is
+fitted to 0.00 nT by a zero field) but means nothing, so they are refused
+(:class:`~bayescore.errors.ImplausibleUnitsError`, with the likely cause):
+
+* **values** (nT): the largest ``|value|`` of a data set must lie in
+  [:data:`SMALLEST_FIELD_NT`, :data:`LARGEST_FIELD_NT`] = [1, 1e7] nT. The main field
+  has an intensity of at least ~20,000 nT on the Earth's surface and ~18,000 nT at
+  low-Earth-orbit altitudes, so one component of any vector datum there exceeds 1e4 nT;
+  even at the largest radius accepted (1e5 km, 16 Earth radii) the dipole field alone
+  is above 7 nT. A data set whose largest component is below 1 nT is in tesla (~5e-5)
+  or gauss (~0.5). The core field peaks at about 1e6 nT at the core-mantle boundary
+  (its radial component under the high-latitude flux patches), so values above 1e7 nT
+  at r >= c are in pT or smaller units.
+* **times** (decimal years): every time must lie in [:data:`EARLIEST_YEAR`,
+  :data:`LATEST_YEAR`] = [1590, 2100]. Direct field measurements start about 1590 (the
+  historical record of the gufm1 model, Jackson, Jonkers and Walker 2000); IGRF-14 is
+  defined to 2030, and 2100 leaves room for synthetic studies. Satellite data
+  (``source == "satellite"``) must lie after :data:`FIRST_SATELLITE_YEAR` = 1957 (the
+  first satellite flew in October 1957). Times in days since 2000 (2005.0 is day 1827)
+  fall below these bounds for dates before 2004.35 (before 2005.36 for satellite data)
+  and above them after 2005.75; those in between cannot be told from decimal years by
+  their range, but a ``span`` in decimal years then catches them.
+* **positions**: radii above 1e5 km (16 Earth radii) are taken for metres, all radii
+  below the core-mantle boundary for altitudes; colatitudes above pi and longitudes
+  beyond 2 pi in magnitude for degrees.
 """
 
 from __future__ import annotations
@@ -53,20 +82,27 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from bayescore.atomic import atomic_path
+from bayescore.atomic import atomic_path, json_ready
 from bayescore.constants import CORE_RADIUS_KM
 from bayescore.errors import (
     DataNotFoundError,
     EpochOutOfRangeError,
+    ImplausibleUnitsError,
     MalformedFileError,
     NonFiniteError,
+    UnreadableFileError,
 )
 
 __all__ = [
     "CSV_SUFFIXES",
+    "EARLIEST_YEAR",
+    "FIRST_SATELLITE_YEAR",
+    "LARGEST_FIELD_NT",
+    "LATEST_YEAR",
     "NETCDF_SUFFIXES",
     "OPTIONAL_VARIABLES",
     "REQUIRED_VARIABLES",
+    "SMALLEST_FIELD_NT",
     "SOURCES",
     "read_vector_data",
     "validate_vector_data",
@@ -90,6 +126,16 @@ SOURCES = ("satellite", "observatory")
 #: File name endings read and written as CSV or netCDF.
 CSV_SUFFIXES = (".csv",)
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf")
+#: Bounds (nT) of the largest ``|value|`` of main-field data (module notes: below, tesla
+#: or gauss; above, pT).
+SMALLEST_FIELD_NT = 1.0
+LARGEST_FIELD_NT = 1.0e7
+#: Bounds of plausible data times, decimal years (module notes: the first direct field
+#: measurements; room for synthetic data beyond IGRF-14).
+EARLIEST_YEAR = 1590.0
+LATEST_YEAR = 2100.0
+#: No satellite data before this decimal year (Sputnik 1, October 1957).
+FIRST_SATELLITE_YEAR = 1957.0
 
 _FLOAT_VARIABLES = (
     "t",
@@ -134,31 +180,31 @@ def _first_rows(mask: np.ndarray, locate: Callable[[int], str]) -> str:
     return listed + (f" (and {more} more)" if more > 0 else "")
 
 
-def _datum_dimension(ds: xr.Dataset) -> str:
+def _datum_dimension(ds: xr.Dataset, where: str) -> str:
     dims = {name: ds[name].dims for name in REQUIRED_VARIABLES}
     bad = {name: d for name, d in dims.items() if len(d) != 1}
     if bad:
         raise MalformedFileError(
-            "the data variables must be 1-D (one row per scalar datum); got dimensions "
-            + ", ".join(f"{name}{d}" for name, d in bad.items())
+            f"{where}: the data variables must be 1-D (one row per scalar datum); got "
+            "dimensions " + ", ".join(f"{name}{d}" for name, d in bad.items())
         )
     distinct = sorted({d[0] for d in dims.values()})
     if len(distinct) != 1:
         raise MalformedFileError(
-            f"the data variables must share one dimension, got {distinct} "
+            f"{where}: the data variables must share one dimension, got {distinct} "
             f"({', '.join(f'{n}: {d[0]}' for n, d in dims.items())})"
         )
     return distinct[0]
 
 
-def _as_float(ds: xr.Dataset, name: str) -> np.ndarray:
+def _as_float(ds: xr.Dataset, name: str, where: str) -> np.ndarray:
     values = np.asarray(ds[name].values)
     if values.dtype.kind not in "biuf":
         try:
             values = values.astype(float)
         except (TypeError, ValueError) as exc:
             raise MalformedFileError(
-                f"variable {name!r} must be numeric, got entries of type {values.dtype}"
+                f"{where}: variable {name!r} must be numeric, got entries of type {values.dtype}"
             ) from exc
     return values.astype(np.float64)
 
@@ -178,6 +224,92 @@ def _check_integer_codes(name: str, values: np.ndarray, locate) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _time_unit_hint(times: np.ndarray) -> str:
+    """The likely unit of times that are not decimal years."""
+    late = float(np.max(times))
+    if late > 1.0e8:
+        return "seconds (e.g. since 1970 or 2000)"
+    if late > 3.0e4:
+        return "Modified Julian Days (2005.0 is MJD 53371)"
+    return "days since 2000 (2005.0 is day 1827)"
+
+
+def _check_time_units(times: np.ndarray, source, locate) -> None:
+    """Refuse times that are not decimal years (module notes, "Plausible units")."""
+    bad = (times < EARLIEST_YEAR) | (times > LATEST_YEAR)
+    if np.any(bad):
+        raise ImplausibleUnitsError(
+            f"t = {_first(times, bad)} at {_first_rows(bad, locate)} is no plausible time of "
+            f"a measurement (data from {times.min():g} to {times.max():g}): bayescore expects "
+            f"decimal years in [{EARLIEST_YEAR:g}, {LATEST_YEAR:g}]; these look like "
+            f"{_time_unit_hint(times)}"
+        )
+    if source is None:
+        return
+    bad = (source == "satellite") & (times < FIRST_SATELLITE_YEAR)
+    if np.any(bad):
+        raise ImplausibleUnitsError(
+            f"satellite data at t = {_first(times, bad)} ({_first_rows(bad, locate)}) predate "
+            f"the first satellite (October 1957): bayescore expects decimal years; these look "
+            f"like {_time_unit_hint(times)}"
+        )
+
+
+def _check_field_units(values: np.ndarray, locate) -> None:
+    """Refuse field values that are not nT (module notes, "Plausible units")."""
+    largest = np.abs(values)
+    row = largest == largest.max()
+    if largest.max() < SMALLEST_FIELD_NT:
+        raise ImplausibleUnitsError(
+            f"the largest |value| is {largest.max():g} ({_first_rows(row, locate)}), below "
+            f"{SMALLEST_FIELD_NT:g} nT, where the main field reaches 1e4 nT or more in at "
+            "least one component of any vector: the values look like tesla (or gauss); "
+            "bayescore expects nT (1 T = 1e9 nT, 1 G = 1e5 nT)"
+        )
+    if largest.max() > LARGEST_FIELD_NT:
+        raise ImplausibleUnitsError(
+            f"|value| = {largest.max():g} at {_first_rows(row, locate)} exceeds "
+            f"{LARGEST_FIELD_NT:g} nT, ten times the core field at the core-mantle boundary: "
+            "the values look like pT or smaller units; bayescore expects nT"
+        )
+
+
+def _check_positions(out: xr.Dataset, locate) -> None:
+    """Colatitudes in [0, pi], longitudes in radians, radii in km above the CMB."""
+    theta = out["theta"].values
+    bad = (theta < 0) | (theta > np.pi)
+    if np.any(bad):
+        in_degrees = theta.max() > np.pi
+        error = ImplausibleUnitsError if in_degrees else MalformedFileError
+        raise error(
+            f"theta (geocentric colatitude) must lie in [0, pi] rad, got {_first(theta, bad)} at "
+            f"{_first_rows(bad, locate)}{' (degrees instead of radians?)' if in_degrees else ''}"
+        )
+    phi = out["phi"].values
+    bad = np.abs(phi) > 2 * np.pi
+    if np.any(bad):
+        raise ImplausibleUnitsError(
+            f"phi (longitude) must be in radians within [-2 pi, 2 pi], got {_first(phi, bad)} at "
+            f"{_first_rows(bad, locate)} (degrees instead of radians?)"
+        )
+    r = out["r"].values
+    bad = r > _METRES_THRESHOLD_KM
+    if np.any(bad):
+        raise ImplausibleUnitsError(
+            f"r must be a geocentric radius in km; {_first(r, bad)} at {_first_rows(bad, locate)} "
+            f"looks like metres (Earth's surface is at 6371.2 km)"
+        )
+    bad = r < CORE_RADIUS_KM
+    if np.any(bad):
+        altitudes = r.max() < CORE_RADIUS_KM
+        error = ImplausibleUnitsError if altitudes else MalformedFileError
+        raise error(
+            f"r = {_first(r, bad)} km at {_first_rows(bad, locate)} lies below the core-mantle "
+            f"boundary ({CORE_RADIUS_KM} km): r must be a geocentric radius in km"
+            f"{' (altitudes instead of geocentric radii?)' if altitudes else ''}"
+        )
+
+
 def _check_span(times: np.ndarray, span, locate) -> None:
     start, end = (float(v) for v in span)
     if not (np.isfinite(start) and np.isfinite(end)) or not end > start:
@@ -190,44 +322,49 @@ def _check_span(times: np.ndarray, span, locate) -> None:
             f"{int(outside.sum())} data times lie outside the span [{start}, {end}] "
             f"(decimal years; data from {times.min():.4f} to {times.max():.4f}), first at "
             f"{_first_rows(outside, locate)}"
+            + ("; none lies inside: are the times decimal years?" if outside.all() else "")
         )
 
 
-def _validate(ds, span, locate: Callable[[int], str]) -> xr.Dataset:
+def _check_columns(ds: xr.Dataset, where: str) -> str:
+    """The datum dimension, after checking the per-datum variables' names and shapes."""
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"expected an xarray.Dataset, got {type(ds).__name__}")
     missing = [name for name in REQUIRED_VARIABLES if name not in ds.variables]
     if missing:
         raise MalformedFileError(
-            f"the vector data lack the column(s) {missing}; required: "
-            f"{list(REQUIRED_VARIABLES)}, optional: {list(OPTIONAL_VARIABLES)}"
+            f"{where}: missing column(s) {missing}; required: {list(REQUIRED_VARIABLES)}, "
+            f"optional: {list(OPTIONAL_VARIABLES)}"
         )
-    dim = _datum_dimension(ds)
+    dim = _datum_dimension(ds, where)
     known = set(REQUIRED_VARIABLES) | set(OPTIONAL_VARIABLES)
     extra = sorted(
         str(name) for name, var in ds.data_vars.items() if dim in var.dims and name not in known
     )
     if extra:
         raise MalformedFileError(
-            f"unknown column(s) {extra} in the vector data; required: "
-            f"{list(REQUIRED_VARIABLES)}, optional: {list(OPTIONAL_VARIABLES)}"
+            f"{where}: unknown column(s) {extra}; required: {list(REQUIRED_VARIABLES)}, "
+            f"optional: {list(OPTIONAL_VARIABLES)}"
         )
     for name in OPTIONAL_VARIABLES:
         if name in ds.variables and ds[name].dims != (dim,):
             raise MalformedFileError(
-                f"variable {name!r} has dimensions {ds[name].dims}, expected ({dim!r},)"
+                f"{where}: variable {name!r} has dimensions {ds[name].dims}, expected ({dim!r},)"
             )
-    n = ds.sizes[dim]
-    if n == 0:
-        raise MalformedFileError("the vector data hold no rows")
+    if ds.sizes[dim] == 0:
+        raise MalformedFileError(f"{where}: no rows (no data)")
+    return dim
 
+
+def _validate(ds, span, locate: Callable[[int], str], where: str) -> xr.Dataset:
+    dim = _check_columns(ds, where)
     out = ds.copy()
     for name in _FLOAT_VARIABLES:
         if name in ds.variables:
-            values = _as_float(ds, name)
+            values = _as_float(ds, name, where)
             _check_finite(name, values, locate)
             out[name] = ds[name].copy(data=values)
-    component = _check_integer_codes("component", _as_float(ds, "component"), locate)
+    component = _check_integer_codes("component", _as_float(ds, "component", where), locate)
     bad = (component < 0) | (component > 2)
     if np.any(bad):
         raise MalformedFileError(
@@ -242,36 +379,9 @@ def _validate(ds, span, locate: Callable[[int], str]) -> xr.Dataset:
         raise MalformedFileError(
             f"sigma must be positive (nT), got {_first(sigma, bad)} at {_first_rows(bad, locate)}"
         )
-    theta = out["theta"].values
-    bad = (theta < 0) | (theta > np.pi)
-    if np.any(bad):
-        hint = " (degrees instead of radians?)" if theta.max() > np.pi else ""
-        raise MalformedFileError(
-            f"theta (geocentric colatitude) must lie in [0, pi] rad, got {_first(theta, bad)} at "
-            f"{_first_rows(bad, locate)}{hint}"
-        )
-    phi = out["phi"].values
-    bad = np.abs(phi) > 2 * np.pi
-    if np.any(bad):
-        raise MalformedFileError(
-            f"phi (longitude) must be in radians within [-2 pi, 2 pi], got {_first(phi, bad)} at "
-            f"{_first_rows(bad, locate)} (degrees instead of radians?)"
-        )
-    r = out["r"].values
-    bad = r > _METRES_THRESHOLD_KM
-    if np.any(bad):
-        raise MalformedFileError(
-            f"r must be a geocentric radius in km; {_first(r, bad)} at {_first_rows(bad, locate)} "
-            f"looks like metres (Earth's surface is at 6371.2 km)"
-        )
-    bad = r < CORE_RADIUS_KM
-    if np.any(bad):
-        hint = " (altitudes instead of geocentric radii?)" if r.max() < CORE_RADIUS_KM else ""
-        raise MalformedFileError(
-            f"r = {_first(r, bad)} km at {_first_rows(bad, locate)} lies below the core-mantle "
-            f"boundary ({CORE_RADIUS_KM} km): r must be a geocentric radius in km{hint}"
-        )
+    _check_positions(out, locate)
 
+    source = None
     if "source" in ds.variables:
         source = np.asarray(ds["source"].values).astype(str)
         bad = ~np.isin(source, SOURCES)
@@ -282,7 +392,7 @@ def _validate(ds, span, locate: Callable[[int], str]) -> xr.Dataset:
             )
         out["source"] = ds["source"].copy(data=source)
     if "site_index" in ds.variables:
-        values = _as_float(ds, "site_index")
+        values = _as_float(ds, "site_index", where)
         _check_finite("site_index", values, locate)
         site = _check_integer_codes("site_index", values, locate)
         bad = site < -1
@@ -291,13 +401,15 @@ def _validate(ds, span, locate: Callable[[int], str]) -> xr.Dataset:
                 f"site_index must be an observatory number >= 0 or -1 (no site), got "
                 f"{site[bad][0]} at {_first_rows(bad, locate)}"
             )
-        if "source" in ds.variables:
-            bad = (out["source"].values == "observatory") & (site < 0)
+        if source is not None:
+            bad = (source == "observatory") & (site < 0)
             if np.any(bad):
                 raise MalformedFileError(
                     f"observatory data need a site_index >= 0, got -1 at {_first_rows(bad, locate)}"
                 )
         out["site_index"] = ds["site_index"].copy(data=site.astype(_INTEGER_DTYPES["site_index"]))
+    _check_field_units(out["value"].values, locate)
+    _check_time_units(out["t"].values, source, locate)
     if span is not None:
         _check_span(out["t"].values, span, locate)
     if dim != "datum":
@@ -305,8 +417,11 @@ def _validate(ds, span, locate: Callable[[int], str]) -> xr.Dataset:
     return out
 
 
-def validate_vector_data(ds: xr.Dataset, span=None) -> xr.Dataset:
+def validate_vector_data(ds: xr.Dataset, span: tuple[float, float] | None = None) -> xr.Dataset:
     """Check long-format vector data and return them with canonical data types.
+
+    The one validator of vector data: :func:`read_vector_data`,
+    :func:`write_vector_data` and the co-estimation's data checks use it.
 
     Parameters
     ----------
@@ -327,17 +442,25 @@ def validate_vector_data(ds: xr.Dataset, span=None) -> xr.Dataset:
 
     Raises
     ------
+    TypeError
+        If ``ds`` is not an :class:`xarray.Dataset`.
     MalformedFileError
         Missing or unknown per-datum variables (named), variables of other shapes, no
         rows, non-numeric entries, component codes outside {0, 1, 2}, sigma <= 0, theta
-        outside [0, pi], phi beyond 2 pi in magnitude (degrees?), r in metres or below the
-        core-mantle boundary, an unknown ``source``, a bad ``site_index``.
+        outside [0, pi], radii below the core-mantle boundary, an unknown ``source``, a
+        bad ``site_index``. Messages name the variable, the first offending rows
+        (``datum i``) and the offending value.
+    ImplausibleUnitsError
+        A subclass of :class:`MalformedFileError`: values, times or positions in other
+        units than nT, decimal years, km and rad (module notes, "Plausible units":
+        values in tesla or pT, times in days since 2000, MJD or seconds, satellite data
+        before 1957, radii in metres or altitudes, angles in degrees).
     NonFiniteError
         NaN or infinite values (the variable and the rows are named).
     EpochOutOfRangeError
         Times outside ``span``, or an empty span.
     """
-    return _validate(ds, span, _datum)
+    return _validate(ds, span, _datum, "vector data")
 
 
 # --------------------------------------------------------------------------------------
@@ -345,14 +468,16 @@ def validate_vector_data(ds: xr.Dataset, span=None) -> xr.Dataset:
 # --------------------------------------------------------------------------------------
 
 
-def read_vector_data(path: str | os.PathLike, span=None) -> xr.Dataset:
+def read_vector_data(
+    path: str | os.PathLike, span: tuple[float, float] | None = None
+) -> xr.Dataset:
     """Read long-format vector data from a CSV or netCDF file and validate them.
 
     Parameters
     ----------
     path : str or path-like
-        A ``.csv`` file (module notes) or a netCDF file (``.nc``, ``.nc4``, ``.cdf``,
-        ``.netcdf``).
+        A ``.csv`` file (UTF-8 text, module notes) or a netCDF file (``.nc``, ``.nc4``,
+        ``.cdf``, ``.netcdf``).
     span : (float, float), optional
         Decimal years that every datum time must lie in.
 
@@ -366,31 +491,68 @@ def read_vector_data(path: str | os.PathLike, span=None) -> xr.Dataset:
     ------
     DataNotFoundError
         If the file does not exist.
+    UnreadableFileError
+        If ``path`` is a directory or the file cannot be read (no permission).
     MalformedFileError
-        Unknown file type, a file that cannot be parsed (rows with the wrong number of
-        fields, non-numeric entries: line and column named) or invalid contents
-        (:func:`validate_vector_data`).
+        Unknown file type, a file that cannot be parsed (not UTF-8 text, no header line,
+        rows with the wrong number of fields, non-numeric entries, a damaged
+        ``# bayescore-metadata:`` line: file, line and column named) or invalid contents
+        (:func:`validate_vector_data`, also for its subclass
+        :class:`~bayescore.errors.ImplausibleUnitsError`).
     NonFiniteError, EpochOutOfRangeError
         As :func:`validate_vector_data`; for CSV files the line numbers are given.
     """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise UnreadableFileError(
+            f"{str(path)!r} is a directory, not a vector data file: give the CSV or netCDF "
+            "file itself"
+        )
+    if not path.exists():
         raise DataNotFoundError(f"vector data file {str(path)!r} not found")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         ds, lines = _read_csv(path)
-        return _validate(ds, span, lambda i: f"line {lines[i]} of {path.name}")
+        return _validate(ds, span, lambda i: f"line {lines[i]} of {path.name}", str(path))
     if suffix in NETCDF_SUFFIXES:
         try:
             with xr.open_dataset(path) as opened:
                 ds = opened.load()
+        except PermissionError as exc:
+            raise _unreadable(path, exc) from exc
         except (OSError, ValueError) as exc:
             raise MalformedFileError(f"cannot read {path} as netCDF: {exc}") from exc
-        return _validate(ds, span, _datum)
+        return _validate(ds, span, _datum, str(path))
     raise MalformedFileError(
         f"unknown vector data file type {path.suffix!r} ({path.name}): expected "
         f"{', '.join(CSV_SUFFIXES + NETCDF_SUFFIXES)}"
     )
+
+
+def _unreadable(path: Path, exc: OSError) -> UnreadableFileError:
+    reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or exc
+    return UnreadableFileError(f"cannot read the vector data file {str(path)!r}: {reason}")
+
+
+def _csv_text(path: Path) -> str:
+    """The text of a CSV file; named errors for unreadable and binary files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (spreadsheet exports) is dropped
+    except UnicodeDecodeError as exc:
+        raise MalformedFileError(
+            f"{str(path)!r} is not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}): vector data must be CSV text or netCDF"
+        ) from exc
+    if "\x00" in text:
+        raise MalformedFileError(
+            f"{str(path)!r} holds NUL bytes (offset {text.index(chr(0))}): a binary file, "
+            "not CSV text"
+        )
+    return text
 
 
 def _parse_float_column(name, column, lines, path) -> np.ndarray:
@@ -413,21 +575,23 @@ def _parse_float_column(name, column, lines, path) -> np.ndarray:
     return values
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_csv(path: Path) -> tuple[xr.Dataset, list[int]]:
     """Parse a CSV file into a dataset (unvalidated) and the file line of each datum."""
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
+    lines = _csv_text(path).splitlines()
     metadata = None
     header_index = None
     for number, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(_METADATA_PREFIX):
-            try:
-                metadata = json.loads(stripped[len(_METADATA_PREFIX) :])
-            except json.JSONDecodeError as exc:
-                raise MalformedFileError(
-                    f"line {number + 1} of {path.name}: unreadable bayescore metadata ({exc})"
-                ) from exc
+            metadata = _CsvMetadata(stripped[len(_METADATA_PREFIX) :], path, number + 1)
         elif stripped and not stripped.startswith("#"):
             header_index = number
             break
@@ -435,6 +599,11 @@ def _read_csv(path: Path) -> tuple[xr.Dataset, list[int]]:
         raise MalformedFileError(f"{path.name} has no header line with the column names")
     reader = csv.reader(io.StringIO("\n".join(lines[header_index:])))
     header = [name.strip() for name in next(reader)]
+    if all(_is_number(name) for name in header):
+        raise MalformedFileError(
+            f"line {header_index + 1} of {path.name} holds numbers where the header line "
+            f"with the column names ({','.join(REQUIRED_VARIABLES)}, ...) must come first"
+        )
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise MalformedFileError(f"{path.name}: duplicated column(s) {duplicated}")
@@ -453,38 +622,102 @@ def _read_csv(path: Path) -> tuple[xr.Dataset, list[int]]:
         rows.append(row)
         line_numbers.append(number)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
-    variables_meta = (metadata or {}).get("variables", {})
     data_vars = {}
     for name, column in zip(header, columns, strict=True):
-        meta = variables_meta.get(name, {})
-        if name == "source" or meta.get("dtype", "").startswith(("<U", "|S", "object")):
+        dtype = metadata.dtype(name) if metadata else None
+        if name == "source" or (dtype is not None and dtype.kind in "USO"):
             values = np.array([v.strip() for v in column], dtype=str)
         else:
             values = _parse_float_column(name, column, line_numbers, path)
-            dtype = meta.get("dtype")
-            if dtype and np.dtype(dtype).kind in "iu" and np.all(np.isfinite(values)):
+            integral = np.all(np.isfinite(values)) and np.all(values == np.round(values))
+            if dtype is not None and dtype.kind in "iu" and integral:
                 values = values.astype(dtype)
-        data_vars[name] = ("datum", values, meta.get("attrs", {}))
+        attrs = metadata.variable_attrs(name) if metadata else {}
+        data_vars[name] = ("datum", values, attrs)
     ds = xr.Dataset(data_vars, coords={"datum": np.arange(len(rows))})
     if metadata:
-        ds = _apply_metadata(ds, metadata, path)
+        ds = metadata.apply(ds)
     return ds, line_numbers
 
 
-def _apply_metadata(ds: xr.Dataset, metadata: dict, path: Path) -> xr.Dataset:
-    if metadata.get("format") != _FORMAT_NAME:
-        raise MalformedFileError(
-            f"{path.name}: the metadata line is not of format {_FORMAT_NAME!r}"
-        )
-    other = metadata.get("other")
-    if other:
-        extra = xr.Dataset.from_dict(other)
-        for name, dtype in metadata.get("other_dtypes", {}).items():
-            if name in extra.variables:
-                extra[name] = extra[name].astype(dtype)
-        ds = ds.merge(extra)
-    ds.attrs = dict(metadata.get("attrs", {}))
-    return ds
+class _CsvMetadata:
+    """The ``# bayescore-metadata:`` line of a CSV file, checked against its layout.
+
+    The layout (written by :func:`write_vector_data`): a JSON object with ``format``
+    (``"bayescore-vector-data"``), ``version``, ``attrs`` (an object), ``variables``
+    (column name -> ``{"attrs": object, "dtype": numpy dtype string}``), ``other`` (null
+    or :meth:`xarray.Dataset.to_dict` output) and ``other_dtypes`` (name -> dtype
+    string). A hand-edited line that breaks it is a :class:`MalformedFileError` naming
+    the file and the line.
+    """
+
+    def __init__(self, text: str, path: Path, line: int):
+        self.where = f"line {line} of {path.name}"
+        try:
+            content = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self._error(f"unreadable bayescore metadata ({exc})") from exc
+        content = self._object(content, "")
+        if content.get("format") != _FORMAT_NAME:
+            raise self._error(f"the metadata line is not of format {_FORMAT_NAME!r}")
+        self.attrs = self._object(content.get("attrs", {}), "['attrs']")
+        self.variables = {}
+        for name, meta in self._object(content.get("variables", {}), "['variables']").items():
+            key = f"['variables'][{name!r}]"
+            meta = self._object(meta, key)
+            self.variables[name] = {
+                "attrs": self._object(meta.get("attrs", {}), key + "['attrs']"),
+                "dtype": self._dtype(meta.get("dtype"), key + "['dtype']"),
+            }
+        other = content.get("other")
+        self.other = None if other is None else self._object(other, "['other']")
+        self.other_dtypes = {
+            name: self._dtype(dtype, f"['other_dtypes'][{name!r}]")
+            for name, dtype in self._object(
+                content.get("other_dtypes", {}), "['other_dtypes']"
+            ).items()
+        }
+
+    def _error(self, message: str) -> MalformedFileError:
+        return MalformedFileError(f"{self.where}: {message}")
+
+    def _object(self, value, key: str) -> dict:
+        if not isinstance(value, dict):
+            raise self._error(
+                f"the bayescore metadata{key} must be a JSON object, got "
+                f"{type(value).__name__} {json.dumps(value)[:60]}"
+            )
+        return value
+
+    def _dtype(self, value, key: str) -> np.dtype | None:
+        if value is None:
+            return None
+        try:
+            return np.dtype(value)
+        except (TypeError, ValueError, KeyError):
+            raise self._error(
+                f"the bayescore metadata{key} is {value!r}, not a numpy data type"
+            ) from None
+
+    def dtype(self, name: str) -> np.dtype | None:
+        return self.variables.get(name, {}).get("dtype")
+
+    def variable_attrs(self, name: str) -> dict:
+        return self.variables.get(name, {}).get("attrs", {})
+
+    def apply(self, ds: xr.Dataset) -> xr.Dataset:
+        """``ds`` with the metadata's attributes and other variables."""
+        if self.other:
+            try:
+                extra = xr.Dataset.from_dict(self.other)
+                for name, dtype in self.other_dtypes.items():
+                    if name in extra.variables:
+                        extra[name] = extra[name].astype(dtype)
+                ds = ds.merge(extra)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise self._error(f"the bayescore metadata['other'] is damaged ({exc})") from exc
+        ds.attrs = dict(self.attrs)
+        return ds
 
 
 # --------------------------------------------------------------------------------------
@@ -492,17 +725,9 @@ def _apply_metadata(ds: xr.Dataset, metadata: dict, path: Path) -> xr.Dataset:
 # --------------------------------------------------------------------------------------
 
 
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"object of type {type(value).__name__} is not JSON serialisable")
-
-
 def _format_column(values: np.ndarray) -> list[str]:
     if values.dtype.kind == "f":
         return [repr(v) for v in values.tolist()]  # shortest exact representation
-    if values.dtype.kind in "iub":
-        return [str(v) for v in values.tolist()]
     return [str(v) for v in values.tolist()]
 
 
@@ -571,7 +796,7 @@ def write_vector_data(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     buffer = io.StringIO()
     buffer.write("# bayescore vector data: one scalar datum per row (t in decimal years, ")
     buffer.write("r in km, theta and phi in rad, value and sigma in nT)\n")
-    buffer.write(f"{_METADATA_PREFIX} {json.dumps(metadata, default=_jsonable)}\n")
+    buffer.write(f"{_METADATA_PREFIX} {json.dumps(json_ready(metadata), allow_nan=False)}\n")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     formatted = [_format_column(np.asarray(ds[name].values)) for name in columns]

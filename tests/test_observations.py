@@ -9,8 +9,10 @@ import xarray as xr
 from bayescore.errors import (
     DataNotFoundError,
     EpochOutOfRangeError,
+    ImplausibleUnitsError,
     MalformedFileError,
     NonFiniteError,
+    UnreadableFileError,
 )
 from bayescore.observations import read_vector_data, validate_vector_data, write_vector_data
 
@@ -181,12 +183,12 @@ def test_theta_outside_range_suggests_degrees(small):
 
 
 def test_phi_in_degrees(small):
-    with pytest.raises(MalformedFileError, match="phi.*degrees"):
+    with pytest.raises(ImplausibleUnitsError, match="phi.*degrees"):
         validate_vector_data(small.assign(phi=small["phi"] * 100.0))
 
 
 def test_radius_in_metres(small):
-    with pytest.raises(MalformedFileError, match="km.*metres"):
+    with pytest.raises(ImplausibleUnitsError, match="km.*metres"):
         validate_vector_data(small.assign(r=small["r"] * 1000.0))
 
 
@@ -197,8 +199,67 @@ def test_radius_below_the_cmb(small):
         MalformedFileError, match="3000 km at datum 3 lies below the core-mantle boundary"
     ):
         validate_vector_data(small.assign(r=("datum", r)))
-    with pytest.raises(MalformedFileError, match="altitudes"):
+    with pytest.raises(ImplausibleUnitsError, match="altitudes"):
         validate_vector_data(small.assign(r=small["r"] * 0 + 400.0))
+
+
+# ------------------------------------------------------------------ implausible units
+def test_field_in_tesla_or_gauss_is_refused(small):
+    # the fuzzing case: tesla data were fitted to "0.00 nT" by a zero field
+    with pytest.raises(ImplausibleUnitsError, match=r"4.1e-05 \(datum 0\).*tesla.*expects nT"):
+        validate_vector_data(small.assign(value=small["value"] * 1e-9))
+    with pytest.raises(ImplausibleUnitsError, match="gauss"):
+        validate_vector_data(small.assign(value=small["value"] * 1e-5))
+    # one datum above 1 nT is enough (a near-zero component is plausible)
+    value = small["value"].values * 1e-9
+    value[4] = 3.0
+    assert validate_vector_data(small.assign(value=("datum", value))).sizes["datum"] == 6
+
+
+def test_field_in_picotesla_is_refused(small):
+    with pytest.raises(ImplausibleUnitsError, match=r"4.1e\+07 at datum 0.*pT"):
+        validate_vector_data(small.assign(value=small["value"] * 1e3))
+    # the strongest core field, ~1e6 nT at the core-mantle boundary, is accepted
+    at_cmb = small.assign(value=small["value"] * 25.0, r=small["r"] * 0 + 3485.0)
+    assert validate_vector_data(at_cmb)["value"].max() == 750000.0
+
+
+@pytest.mark.parametrize(
+    ("times", "cause"),
+    [
+        (np.linspace(0.0, 180.0, 6), "days since 2000"),  # early 2000
+        (np.linspace(2200.0, 2550.0, 6), "days since 2000"),  # 2006-2007
+        (np.full(6, 53371.5), "Modified Julian Days"),
+        (np.full(6, 1.1e9), "seconds"),
+    ],
+)
+def test_times_that_are_not_decimal_years_are_refused(small, times, cause):
+    with pytest.raises(ImplausibleUnitsError, match=f"decimal years.*{cause}"):
+        validate_vector_data(small.assign(t=("datum", times)))
+
+
+def test_satellite_data_before_1957_are_refused(small):
+    # 2005.2 in days since 2000 is 1899: a plausible year for observatory data, but no
+    # satellite flew before October 1957
+    days = (small["t"] - 2000.0) * 365.25
+    satellite = small.assign(source=("datum", np.full(6, "satellite")))
+    with pytest.raises(ImplausibleUnitsError, match=r"satellite data at t = 1826.25 \(datum 0"):
+        validate_vector_data(satellite.assign(t=days))
+    with pytest.raises(ImplausibleUnitsError, match="days since 2000"):
+        validate_vector_data(satellite.assign(t=days))
+    observatory = small.assign(
+        source=("datum", np.full(6, "observatory")), site_index=("datum", np.zeros(6, int))
+    )
+    validate_vector_data(observatory.assign(t=days))  # observatories did record in 1899
+    validate_vector_data(satellite.assign(t=small["t"] * 0 + 1958.0))
+
+
+def test_implausible_units_in_a_file_name_the_line(small, tmp_path):
+    rows = np.stack([small[name].values for name in HEADER], axis=1)
+    rows[:, 0] = np.linspace(2200.0, 2300.0, 6)
+    path = _csv(tmp_path / "days.csv", HEADER, rows.tolist())
+    with pytest.raises(ImplausibleUnitsError, match="line 2 of days.csv.*days since 2000"):
+        read_vector_data(path)
 
 
 def test_times_outside_the_span(small, tmp_path):
@@ -210,6 +271,10 @@ def test_times_outside_the_span(small, tmp_path):
         read_vector_data(path, span=(2004.5, 2005.1))
     with pytest.raises(EpochOutOfRangeError, match="end > start"):
         validate_vector_data(small, span=(2006.0, 2005.0))
+    # days since 2000 that fall in the plausible range (mid-2005) meet a span in years
+    days = small.assign(t=(small["t"] - 2000.0) * 365.25 + 200.0)
+    with pytest.raises(EpochOutOfRangeError, match="none lies inside: are the times decimal"):
+        validate_vector_data(days, span=(2005.0, 2006.0))
 
 
 def test_bad_source_and_site_index(small):
@@ -236,6 +301,107 @@ def test_shape_and_empty_problems(small, tmp_path):
     path.write_text("# nothing here\n")
     with pytest.raises(MalformedFileError, match="no header"):
         read_vector_data(path)
+
+
+# ------------------------------------------------------------------ damaged files
+GOOD_LINES = [",".join(HEADER), ",".join(str(v) for v in GOOD_ROW)]
+
+
+def _metadata_csv(path, metadata: str):
+    path.write_text("\n".join(["# my data", f"# bayescore-metadata: {metadata}", *GOOD_LINES]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (  # an unknown dtype (was a TypeError from numpy)
+            '{"format": "bayescore-vector-data", "variables": {"t": {"dtype": "float65"}}}',
+            r"metadata\['variables'\]\['t'\]\['dtype'\] is 'float65', not a numpy data type",
+        ),
+        (  # a list where an object is expected (was an AttributeError)
+            '["format", "bayescore-vector-data"]',
+            "the bayescore metadata must be a JSON object, got list",
+        ),
+        (
+            '{"format": "bayescore-vector-data", "variables": ["t", "r"]}',
+            r"metadata\['variables'\] must be a JSON object, got list",
+        ),
+        (
+            '{"format": "bayescore-vector-data", "variables": {"sigma": {"attrs": [1]}}}',
+            r"metadata\['variables'\]\['sigma'\]\['attrs'\] must be a JSON object",
+        ),
+        (
+            '{"format": "bayescore-vector-data", "other": {"data_vars": {"a": 5}}}',
+            r"metadata\['other'\] is damaged",
+        ),
+        ('{"format": "bayescore-vector-data", "attrs": 3', "unreadable bayescore metadata"),
+    ],
+)
+def test_hand_edited_metadata_line_names_file_and_line(tmp_path, metadata, message):
+    path = _metadata_csv(tmp_path / "edited.csv", metadata)
+    with pytest.raises(MalformedFileError, match=f"line 2 of edited.csv: .*{message}"):
+        read_vector_data(path)
+
+
+def test_intact_metadata_line_still_reads(tmp_path):
+    metadata = (
+        '{"format": "bayescore-vector-data", "attrs": {"mission": "CHAMP"}, '
+        '"variables": {"component": {"attrs": {}, "dtype": "|i1"}}}'
+    )
+    ds = read_vector_data(_metadata_csv(tmp_path / "ok.csv", metadata))
+    assert ds.attrs == {"mission": "CHAMP"} and ds["component"].dtype == np.int8
+
+
+def test_one_line_csv_without_header_names_the_file(tmp_path):
+    path = tmp_path / "one_row.csv"
+    path.write_text(GOOD_LINES[1] + "\n")
+    with pytest.raises(MalformedFileError, match="line 1 of one_row.csv .*header"):
+        read_vector_data(path)
+    path.write_text(GOOD_LINES[0] + "\n")  # the header alone
+    with pytest.raises(MalformedFileError, match="one_row.csv: no rows"):
+        read_vector_data(path)
+    path.write_text("\n".join(GOOD_LINES))  # a single datum is fine
+    assert read_vector_data(path).sizes["datum"] == 1
+
+
+def test_binary_file_names_the_file(tmp_path):
+    path = tmp_path / "vectors.csv"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n\xff\x00\x00")  # e.g. a netCDF-4 file named .csv
+    with pytest.raises(MalformedFileError, match=r"vectors.csv' is not a UTF-8 text file"):
+        read_vector_data(path)
+    path.write_bytes(("\n".join(GOOD_LINES) + "\x00\x00").encode())  # valid UTF-8, with NUL
+    with pytest.raises(MalformedFileError, match="vectors.csv' holds NUL bytes"):
+        read_vector_data(path)
+
+
+def test_utf8_byte_order_mark_is_dropped(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\n".join(GOOD_LINES)).encode("utf-8-sig"))
+    assert list(read_vector_data(path).data_vars)[0] == "t"
+
+
+def test_directory_is_named_as_such(tmp_path):
+    folder = tmp_path / "vectors.csv"
+    folder.mkdir()
+    with pytest.raises(UnreadableFileError, match="vectors.csv' is a directory"):
+        read_vector_data(folder)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".nc"])
+def test_unreadable_file_is_named(small, tmp_path, monkeypatch, suffix):
+    path = write_vector_data(small, tmp_path / f"locked{suffix}")
+
+    def refuse(*args, **kwargs):
+        # what open() raises for a file without read permission (chmod has no effect
+        # when the tests run as root, so the error is injected)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("pathlib.Path.read_bytes", refuse)
+    monkeypatch.setattr(xr, "open_dataset", refuse)
+    with pytest.raises(UnreadableFileError, match=f"locked{suffix}'.*permission denied"):
+        read_vector_data(path)
+    assert isinstance(UnreadableFileError("x"), OSError)
 
 
 def test_write_refuses_invalid_data_and_leaves_nothing(small, tmp_path):

@@ -264,6 +264,47 @@ def test_truth_hermite_interpolant_error(small_truth):
     assert diff < 20 * ds.attrs["interpolation_error_nT"] + 1e-9
 
 
+def test_truth_secular_acceleration_matches_finite_difference_of_its_sv(small_truth):
+    # forward of t0 the RK4 nodes are 1/12 yr apart; at a node the truth's SV is the
+    # frozen-flux SV of the nodal field to rounding, so central differences of the SV at
+    # nodes k +- j approximate the SA at node k with error (j h)^2 / 6 |d^3 g/dt^3| + ...
+    times = small_truth.dataset["time"].values
+    k = int(np.argmin(np.abs(times - 2005.5)))
+    np.testing.assert_allclose(np.diff(times[k - 2 : k + 3]), 1 / 12, rtol=1e-9)
+    change = small_truth.secular_change(times[k])
+    sv = small_truth.sv(times[k - 2 : k + 3])
+    central = [(sv[2 + j] - sv[2 - j]) / (times[k + j] - times[k - j]) for j in (1, 2)]
+    errors = [np.max(np.abs(d - change.sa)) for d in central]
+    # second order: doubling the step multiplies the error by 4 (measured 4.000002; the
+    # next term is smaller by ~(h / time scale of the SA)^2)
+    assert 3.9 < errors[1] / errors[0] < 4.1, errors
+    # the flow-change part (max ~5.7 nT/yr^2 here) and the advection part (~0.5) are both
+    # far above the finite-difference error (4e-6), so either one missing would fail
+    assert errors[0] < 1e-5 * np.max(np.abs(change.sa))
+    # Richardson extrapolation removes the h^2 term: what remains is the h^4 term and
+    # the RK4 error of the nodes (the stored estimate, ~1e-10 nT, divided by 2h = 1/6 yr:
+    # ~1e-9 nT/yr^2 at most); measured 2e-11 nT/yr^2
+    extrapolated = (4 * central[0] - central[1]) / 3
+    np.testing.assert_allclose(extrapolated, change.sa, rtol=0, atol=1e-8)
+    # the SV is the interpolant's, the background the advection of the SV by the flow
+    np.testing.assert_array_equal(change.sv, small_truth.sv(times[k]))
+    t_coeffs, s_coeffs = small_truth.flow(times[k])
+    background = sv_from_flow(change.sv, t_coeffs, s_coeffs, lmax_sv=small_truth.lmax)
+    np.testing.assert_allclose(change.sa_background, background, rtol=0, atol=1e-12)
+
+
+def test_truth_secular_change_to_another_degree(small_truth):
+    full = small_truth.secular_change(2005.3)
+    lower = small_truth.secular_change(2005.3, lmax=6)
+    higher = small_truth.secular_change(2005.3, lmax=12)
+    for name in ("sv", "sa", "sa_background"):
+        np.testing.assert_array_equal(getattr(lower, name), getattr(full, name)[:48])
+        np.testing.assert_array_equal(getattr(higher, name)[:120], getattr(full, name))
+        assert np.all(getattr(higher, name)[120:] == 0.0) and getattr(higher, name).size == 168
+    with pytest.raises(EpochOutOfRangeError):
+        small_truth.secular_change(2007.0)
+
+
 def test_truth_solid_body_rotation_matches_analytic_rotation():
     lmax = 10
     omega = 0.01  # rad/yr eastward (~0.57 deg/yr, like the westward drift in size)

@@ -260,20 +260,9 @@ def _truth_rms_speed(lmax_flow: int) -> float:
 
 
 def _truth_sv_sa(truth, epoch: float) -> tuple[np.ndarray, np.ndarray]:
-    """SV and SA (nT/yr, nT/yr^2) of the frozen-flux truth at ``epoch``.
-
-    The truth obeys ``gdot = F(g, u)`` with F bilinear and the flow linear in time, so
-    ``gddot = F(gdot, u) + F(g, udot)`` exactly (both projected on degrees 1..L_B).
-    """
-    from bayescore.flow.operator import sv_from_flow
-
-    g, gdot = truth.coeffs(epoch), truth.sv(epoch)
-    t, s = truth.flow(epoch)
-    t_rate = np.asarray(truth.dataset["t_rate"].values)
-    s_rate = np.asarray(truth.dataset["s_rate"].values)
-    lmax = truth.lmax
-    sa = sv_from_flow(gdot, t, s, lmax_sv=lmax) + sv_from_flow(g, t_rate, s_rate, lmax_sv=lmax)
-    return np.asarray(gdot), np.asarray(sa)
+    """SV and SA (nT/yr, nT/yr^2) of the frozen-flux truth at ``epoch``."""
+    change = truth.secular_change(epoch)
+    return change.sv, change.sa
 
 
 def _misfit_by_source(table) -> dict:

@@ -110,7 +110,7 @@ from bayescore.models import (
 )
 from bayescore.models.coestimation import FIELD_SITES
 from bayescore.progress import progress
-from bayescore.sh.indexing import degree_order_arrays
+from bayescore.sh.indexing import degree_order_arrays, resize_coefficients
 
 __all__ = [
     "MODELS",
@@ -341,7 +341,7 @@ def initial_field(lmax: int, epoch: float = _EPOCH, seed: int = 1):
     gdot = np.asarray(model.sv(epoch), dtype=float)
     degree = degree_order_arrays(model.lmax)[0]
     top = int(degree[g != 0.0].max())
-    out = _resize(g, lmax * (lmax + 2))
+    out = resize_coefficients(g, lmax)
     if lmax > top:
         cmb = np.asarray(lowes_spectrum(g, CORE_RADIUS_KM))[top - 4 : top]
         power = float(np.mean(cmb))  # nT^2 per degree at the CMB
@@ -485,14 +485,6 @@ def _paper_chosen(parameter: str, norm: str) -> float:
     return float(chosen)
 
 
-def _resize(coeffs, n: int) -> np.ndarray:
-    coeffs = np.asarray(coeffs, dtype=float)
-    out = np.zeros(coeffs.shape[:-1] + (n,))
-    m = min(n, coeffs.shape[-1])
-    out[..., :m] = coeffs[..., :m]
-    return out
-
-
 def _check_truth(truth) -> None:
     needed = ("coeffs", "sv", "flow", "dataset", "lmax", "lmax_flow")
     missing = [name for name in needed if not hasattr(truth, name)]
@@ -507,10 +499,10 @@ def _truth_flow_norms(problem: CoestimationProblem, truth, norm: str):
     """Span integrals of the truth's spatial norm and of int_S |du/dt|^2 (exact)."""
     nodes = np.asarray(problem.nodes)
     weights = np.asarray(problem.node_weights)
-    n_flow = problem.n_flow
-    t, s = (_resize(x, n_flow) for x in truth.flow(nodes))
-    t_rate = _resize(truth.dataset["t_rate"].values, n_flow)
-    s_rate = _resize(truth.dataset["s_rate"].values, n_flow)
+    lmax_flow = problem.lmax_flow
+    t, s = (resize_coefficients(x, lmax_flow) for x in truth.flow(nodes))
+    t_rate = resize_coefficients(truth.dataset["t_rate"].values, lmax_flow)
+    s_rate = resize_coefficients(truth.dataset["s_rate"].values, lmax_flow)
     w_space = coefficient_weights(problem.lmax_flow, norm)
     w_time = temporal_weights(problem.lmax_flow)
     space = float(np.sum(weights * np.sum(w_space * (t**2 + s**2), axis=-1)))
@@ -599,27 +591,20 @@ def _state(g, sv, sa, sa_background, t, s, t_rate, s_rate, radius: float) -> dic
 def _truth_state(problem: CoestimationProblem, truth, epoch: float, radius: float) -> dict:
     """The truth at the epoch: field, SV, exact SA, background SA, flow (numpy)."""
     _check_truth(truth)
-    lmax_t = int(truth.lmax)
-    g = np.asarray(truth.coeffs(epoch))
-    sv = np.asarray(truth.sv(epoch))
-    t, s = (np.asarray(x) for x in truth.flow(epoch))
-    t_rate = np.asarray(truth.dataset["t_rate"].values)
-    s_rate = np.asarray(truth.dataset["s_rate"].values)
-    background = np.asarray(sv_from_flow(sv, t, s, lmax_sv=lmax_t))
-    sa = background + np.asarray(sv_from_flow(g, t_rate, s_rate, lmax_sv=lmax_t))
-    n_b, n_f = problem.n_core, problem.n_flow
+    lmax_b, lmax_f = problem.lmax_core, problem.lmax_flow
+    change = truth.secular_change(epoch, lmax_b)
+    t, s = truth.flow(epoch)
+    t_rate = truth.dataset["t_rate"].values
+    s_rate = truth.dataset["s_rate"].values
     state = _state(
-        _resize(g, n_b),
-        _resize(sv, n_b),
-        _resize(sa, n_b),
-        _resize(background, n_b),
-        _resize(t, n_f),
-        _resize(s, n_f),
-        _resize(t_rate, n_f),
-        _resize(s_rate, n_f),
+        resize_coefficients(truth.coeffs(epoch), lmax_b),
+        change.sv,
+        change.sa,
+        change.sa_background,
+        *(resize_coefficients(x, lmax_f) for x in (t, s, t_rate, s_rate)),
         radius,
     )
-    state["coefficients"] = {"sv": _resize(sv, n_b), "sa": _resize(sa, n_b)}
+    state["coefficients"] = {"sv": change.sv, "sa": change.sa}
     return state
 
 

@@ -145,11 +145,7 @@ def satellite_orbit(
     *,
     dt_seconds: float = 60.0,
     thin: int = 1,
-    altitude_km: float = 400.0,
-    inclination_deg: float = 87.0,
-    node_rate_rad_s: float | None = None,
-    initial_node_deg: float = 0.0,
-    initial_argument_deg: float = 0.0,
+    **elements,
 ) -> OrbitSamples:
     """Sample a circular, precessing, near-polar orbit over a rotating Earth.
 
@@ -164,17 +160,11 @@ def satellite_orbit(
         Sampling interval along the orbit, s.
     thin : int, default 1
         Keep one sample in ``thin`` (the kept samples are ``thin * dt_seconds`` apart).
-    altitude_km : float, default 400
-        Altitude above the sphere of radius a_E = 6371.2 km, km.
-    inclination_deg : float, default 87
-        Orbit inclination, degrees, in (0, 180).
-    node_rate_rad_s : float, optional
-        Precession rate of the ascending node, rad/s; default the J2 rate
-        (:func:`nodal_precession_rate`).
-    initial_node_deg : float, default 0
-        Right ascension of the ascending node at ``start``, degrees.
-    initial_argument_deg : float, default 0
-        Argument of latitude (angle from the ascending node) at ``start``, degrees.
+    **elements
+        The orbit: ``altitude_km``, ``inclination_deg``, ``node_rate_rad_s``,
+        ``initial_node_deg``, ``initial_argument_deg``, as in :func:`orbit_positions`
+        (default a 400 km high orbit inclined at 87 degrees, J2 node precession, node and
+        argument of latitude 0 at ``start``).
 
     Returns
     -------
@@ -187,7 +177,6 @@ def satellite_orbit(
         For a non-positive duration, interval, thinning or altitude, or an inclination
         outside (0, 180) degrees.
     """
-    _check_orbit_radius(altitude_km)
     duration_years = float(duration_years)
     dt_seconds = float(dt_seconds)
     if not np.isfinite(duration_years) or duration_years <= 0.0:
@@ -196,21 +185,11 @@ def satellite_orbit(
         raise ValueError(f"dt_seconds must be a positive number of seconds, got {dt_seconds}")
     if int(thin) != thin or thin < 1:
         raise ValueError(f"thin must be a positive integer, got {thin}")
-    if not 0.0 < float(inclination_deg) < 180.0:
-        raise ValueError(f"inclination_deg must lie in (0, 180) degrees, got {inclination_deg}")
 
     step = dt_seconds * int(thin)
     n_samples = int(np.ceil(duration_years * SECONDS_PER_YEAR / step - 1e-9))
     t = float(start) + np.arange(n_samples) * step / SECONDS_PER_YEAR
-    return orbit_positions(
-        t,
-        float(start),
-        altitude_km=altitude_km,
-        inclination_deg=inclination_deg,
-        node_rate_rad_s=node_rate_rad_s,
-        initial_node_deg=initial_node_deg,
-        initial_argument_deg=initial_argument_deg,
-    )
+    return orbit_positions(t, float(start), **elements)
 
 
 def orbit_positions(
@@ -232,13 +211,28 @@ def orbit_positions(
     epoch : float
         Time at which the node and argument of latitude take their initial values,
         decimal years.
-    altitude_km, inclination_deg, node_rate_rad_s, initial_node_deg, initial_argument_deg
-        As in :func:`satellite_orbit`.
+    altitude_km : float, default 400
+        Altitude above the sphere of radius a_E = 6371.2 km, km.
+    inclination_deg : float, default 87
+        Orbit inclination, degrees, in (0, 180).
+    node_rate_rad_s : float, optional
+        Precession rate of the ascending node, rad/s; default the J2 rate
+        (:func:`nodal_precession_rate`).
+    initial_node_deg : float, default 0
+        Right ascension of the ascending node at ``epoch``, degrees.
+    initial_argument_deg : float, default 0
+        Argument of latitude (angle from the ascending node) at ``epoch``, degrees.
 
     Returns
     -------
     OrbitSamples
         ``(t, r, theta, phi)``: decimal years, km, rad, rad (1-D).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive altitude, an inclination outside (0, 180) degrees or
+        non-finite times.
     """
     radius = _check_orbit_radius(altitude_km)
     if not 0.0 < float(inclination_deg) < 180.0:

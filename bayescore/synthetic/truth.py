@@ -43,6 +43,7 @@ and 6e-10 nT with monthly steps and a 21 km/yr flow, far below any data noise.
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,9 +56,10 @@ from bayescore.sh.indexing import (
     degree_order_arrays,
     lmax_from_size,
     n_coefficients,
+    resize_coefficients,
 )
 
-__all__ = ["FrozenFluxTruth", "frozen_flux_truth"]
+__all__ = ["FrozenFluxTruth", "SecularChange", "frozen_flux_truth"]
 
 
 def _flow_sv(lmax_field: int):
@@ -146,11 +148,30 @@ def _hermite(times, g, gdot, query):
     return value, rate
 
 
+class SecularChange(NamedTuple):
+    """SV and SA of the truth at an epoch (:meth:`FrozenFluxTruth.secular_change`).
+
+    Attributes
+    ----------
+    sv : numpy.ndarray
+        Secular variation, Gauss coefficients in nT/yr.
+    sa : numpy.ndarray
+        Secular acceleration, nT/yr^2.
+    sa_background : numpy.ndarray
+        The part of ``sa`` made by the flow advecting the SV (a steady flow's SA),
+        nT/yr^2.
+    """
+
+    sv: np.ndarray
+    sa: np.ndarray
+    sa_background: np.ndarray
+
+
 class FrozenFluxTruth:
     """A frozen-flux field and flow on a time grid, with an interpolant.
 
     Build it with :func:`frozen_flux_truth`. It quacks like a field model (``coeffs``,
-    ``sv``, ``span``, ``lmax``).
+    ``sv``, ``span``, ``lmax``); :meth:`secular_change` gives its SV and exact SA.
 
     Attributes
     ----------
@@ -196,6 +217,13 @@ class FrozenFluxTruth:
             )
         return np.clip(t_arr.ravel(), start, end), t_arr.ndim == 0
 
+    def _interpolate(self, t, derivative: bool) -> np.ndarray:
+        """The Hermite interpolant (nT) or its derivative (nT/yr) at epochs ``t``."""
+        query, scalar = self._query(t)
+        value, rate = _hermite(self._times, self._g, self._gdot, query)
+        out = rate if derivative else value
+        return out[0] if scalar else out.reshape(np.shape(t) + (out.shape[-1],))
+
     def coeffs(self, t) -> np.ndarray:
         """Gauss coefficients at epochs ``t`` (cubic Hermite between RK4 nodes).
 
@@ -214,9 +242,7 @@ class FrozenFluxTruth:
         EpochOutOfRangeError
             If an epoch lies outside the span.
         """
-        query, scalar = self._query(t)
-        value, _ = _hermite(self._times, self._g, self._gdot, query)
-        return value[0] if scalar else value.reshape(np.shape(t) + (value.shape[-1],))
+        return self._interpolate(t, derivative=False)
 
     def sv(self, t) -> np.ndarray:
         """Secular variation at epochs ``t``: the derivative of the Hermite interpolant.
@@ -234,9 +260,7 @@ class FrozenFluxTruth:
         numpy.ndarray
             Shape as in :meth:`coeffs`; nT/yr.
         """
-        query, scalar = self._query(t)
-        _, rate = _hermite(self._times, self._g, self._gdot, query)
-        return rate[0] if scalar else rate.reshape(np.shape(t) + (rate.shape[-1],))
+        return self._interpolate(t, derivative=True)
 
     def flow(self, t) -> tuple[np.ndarray, np.ndarray]:
         """Toroidal and poloidal flow coefficients at epochs ``t`` (linear in time).
@@ -263,14 +287,56 @@ class FrozenFluxTruth:
         shape = np.shape(t) + (t_c.shape[-1],)
         return t_c.reshape(shape), s_c.reshape(shape)
 
+    def secular_change(self, epoch: float, lmax: int | None = None) -> SecularChange:
+        """SV and secular acceleration (SA) of the truth at one epoch, to a given degree.
 
-def _resize(coeffs: np.ndarray, lmax: int) -> np.ndarray:
-    """Truncate or zero-pad a coefficient vector to degree ``lmax``."""
-    n = n_coefficients(lmax)
-    out = np.zeros(n)
-    m = min(n, coeffs.shape[-1])
-    out[:m] = coeffs[:m]
-    return out
+        The truth obeys ``gdot = P F(g, u)`` (module notes) with ``F`` bilinear in the
+        field and the flow and the flow linear in time, so its SA is, exactly,
+
+            gddot = P F(gdot, u) + P F(g, udot),
+
+        where ``u`` is the flow at ``epoch``, ``udot = (t_rate, s_rate)`` and ``P`` keeps
+        degrees 1..L_B. The first term is the SA that the flow makes by advecting the
+        changing field (the SA a steady flow would give); the second, the SA of the
+        flow's own change. ``g`` and ``gdot`` are the interpolant and its derivative
+        (:meth:`coeffs`, :meth:`sv`): at the RK4 nodes ``gdot`` is the frozen-flux SV to
+        rounding, in between it differs from it by O(dt^3) (module notes).
+
+        Parameters
+        ----------
+        epoch : float
+            Decimal year, inside :attr:`span`.
+        lmax : int, optional
+            Degree of the returned vectors (default L_B): truncated, or zero-padded above
+            L_B (the truth has no SV or SA there).
+
+        Returns
+        -------
+        SecularChange
+            Named tuple ``(sv, sa, sa_background)``: the SV (nT/yr), the SA (nT/yr^2)
+            and the SA's advection part ``P F(gdot, u)`` (nT/yr^2), each of shape
+            ``(lmax(lmax+2),)``.
+
+        Raises
+        ------
+        EpochOutOfRangeError
+            If ``epoch`` lies outside the span.
+        """
+        from bayescore.flow.operator import sv_from_flow
+
+        epoch = float(epoch)
+        lmax = self.lmax if lmax is None else int(lmax)
+        g, gdot = self.coeffs(epoch), self.sv(epoch)
+        t, s = self.flow(epoch)
+        t_rate = np.asarray(self.dataset["t_rate"].values)
+        s_rate = np.asarray(self.dataset["s_rate"].values)
+        background = np.asarray(sv_from_flow(gdot, t, s, lmax_sv=self.lmax))
+        sa = background + np.asarray(sv_from_flow(g, t_rate, s_rate, lmax_sv=self.lmax))
+        return SecularChange(
+            resize_coefficients(gdot, lmax),
+            resize_coefficients(sa, lmax),
+            resize_coefficients(background, lmax),
+        )
 
 
 def _as_vector(value, what: str) -> np.ndarray:
@@ -380,7 +446,7 @@ def frozen_flux_truth(
         g_initial = np.asarray(g0.coeffs(t0), dtype=float)
     else:
         g_initial = _as_vector(g0, "g0")
-    g_initial = _resize(_as_vector(g_initial, "g0"), lmax_field)
+    g_initial = resize_coefficients(_as_vector(g_initial, "g0"), lmax_field)
 
     if flow is None:
         if gdot0 is None:
@@ -397,7 +463,7 @@ def frozen_flux_truth(
         lmax_sv_model = min(int(nonzero.max()), lmax_field)
         result = invert_flow(
             g_initial,
-            _resize(gdot_model, lmax_sv_model),
+            resize_coefficients(gdot_model, lmax_sv_model),
             lmax_flow,
             norm="strong",
             target_rms=float(target_rms_km_yr),
