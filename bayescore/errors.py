@@ -51,3 +51,11 @@ class NotFittedError(ForecastConfigError):
 
 class ModelFitError(BayescoreError, ValueError):
     """The data cannot be represented by the model (e.g. no mean reversion for OU)."""
+
+
+class OutputFolderError(BayescoreError, ValueError):
+    """An output folder (``--out``) is empty, names a file, or cannot be created or written."""
+
+
+class InputFileError(BayescoreError, ValueError):
+    """An input file is a folder, cannot be read, is not text, or holds no data rows."""

@@ -10,7 +10,7 @@ import xarray as xr
 
 from bayescore.cli import main
 
-TINY = ["--epochs", "2", "--hidden-size", "4", "--num-layers", "1", "--n-mc", "8", "--quiet"]
+TINY = ["--training-epochs", "2", "--hidden-size", "4", "--num-layers", "1", "--n-mc", "8", "--quiet"]
 
 
 def _write_ar_csv(path, n=400, seed=0):
