@@ -105,20 +105,22 @@ def signals_as_interrupts() -> Iterator[None]:
 
     def handler(signum, frame):
         retry, state["retry"] = state["retry"], False
-        if state["signum"] is not None and not retry:
+        if retry:  # delivered again by redeliver()
+            if state["raised"] or not safe_to_raise(frame):
+                return
+        elif state["signum"] is not None:
             # a second signal while the first is pending or unwinding: stop now
             from bayescore.atomic import remove_temporaries
 
             remove_temporaries()
-            sys.stderr.flush()
+            name = signal.Signals(signum).name
+            print(f"bayescore: stopped at once by a second {name}", file=sys.stderr, flush=True)
             os._exit(128 + state["signum"])
-        if state["signum"] is None:
+        else:
             state["signum"] = signum
             if not safe_to_raise(frame):
                 threading.Thread(target=redeliver, name="bayescore-signal", daemon=True).start()
                 return
-        elif not safe_to_raise(frame):
-            return
         state["raised"] = True
         raise Interrupted(state["signum"])
 
