@@ -2,6 +2,13 @@
 
 A reader (or a crashed run) never sees a half-written file: either the old file or the
 complete new one is there. Every writer in bayescore goes through :func:`atomic_path`.
+
+* Finished files get the mode an ordinary ``open(path, "w")`` would give them,
+  ``0o666 & ~umask`` (the temporary file of :func:`tempfile.mkstemp` is private, 0600).
+* The temporaries being written are tracked: :func:`remove_temporaries` deletes them, for
+  a signal handler that cannot wait for the writers' ``finally`` blocks.
+* :func:`record_outputs` collects the files written inside a block, so that a command
+  lists exactly the files of this run (not those an earlier run left in the folder).
 """
 
 from __future__ import annotations
@@ -11,11 +18,99 @@ import json
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_json", "save_figure", "json_ready"]
+__all__ = [
+    "atomic_path",
+    "json_ready",
+    "output_mode",
+    "record_outputs",
+    "recorded_outputs",
+    "remove_temporaries",
+    "save_figure",
+    "write_json",
+]
+
+#: Temporary files currently being written by :func:`atomic_path`.
+_temporaries: set[Path] = set()
+#: The active :func:`record_outputs` blocks: (files written, callback before the first).
+_records: list[tuple[list[Path], list]] = []
+_lock = threading.RLock()
+
+
+def output_mode() -> int:
+    """The permission bits of a new output file: ``0o666`` less the process umask."""
+    with _lock:  # os.umask can only be read by setting it
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def remove_temporaries() -> list[Path]:
+    """Delete the temporary files of writes still in progress; return their paths.
+
+    For signal handlers and emergency exits: the writes themselves are not finished
+    (their destinations keep the previous content, or do not exist).
+    """
+    with _lock:
+        pending = sorted(_temporaries)
+        _temporaries.clear()
+    for tmp in pending:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return pending
+
+
+@contextlib.contextmanager
+def record_outputs(before_first_write=None) -> Iterator[list[Path]]:
+    """Collect the destinations of every atomic write finished inside the block.
+
+    Parameters
+    ----------
+    before_first_write : callable, optional
+        Called once, without arguments, when the first write of the block starts (before
+        its temporary file is created); e.g. to retire an earlier run's summary.
+
+    Yields
+    ------
+    list of pathlib.Path
+        Filled in while the block runs, in the order the files were finished (a file
+        written twice appears once).
+    """
+    written: list[Path] = []
+    entry = (written, [before_first_write] if before_first_write is not None else [])
+    with _lock:
+        _records.append(entry)
+    try:
+        yield written
+    finally:
+        with _lock:
+            _records.remove(entry)
+
+
+def recorded_outputs() -> list[Path] | None:
+    """The files written so far in the innermost :func:`record_outputs` block, or None."""
+    with _lock:
+        return list(_records[-1][0]) if _records else None
+
+
+def _starting() -> None:
+    with _lock:
+        callbacks = [c for _, pending in _records for c in pending]
+        for _, pending in _records:
+            pending.clear()
+    for callback in callbacks:
+        callback()
+
+
+def _finished(path: Path) -> None:
+    with _lock:
+        for written, _ in _records:
+            if path not in written:
+                written.append(path)
 
 
 @contextlib.contextmanager
@@ -33,24 +128,34 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     Yields
     ------
     pathlib.Path
-        The temporary file to write. If the block raises, it is removed and ``path`` is
-        left untouched.
+        The temporary file to write. If the block raises (``KeyboardInterrupt``
+        included), it is removed and ``path`` is left untouched. On success ``path`` gets
+        the mode :func:`output_mode`.
     """
     final = Path(path)
+    _starting()
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.",
-        suffix=final.suffix if suffix is None else suffix,
-        dir=final.parent,
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = None
     try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{final.name}.",
+            suffix=final.suffix if suffix is None else suffix,
+            dir=final.parent,
+        )
+        tmp = Path(tmp_name)
+        with _lock:
+            _temporaries.add(tmp)
+        os.close(fd)
         yield tmp
+        os.chmod(tmp, output_mode())
         os.replace(tmp, final)
+        _finished(final)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if tmp is not None:
+            with _lock:
+                _temporaries.discard(tmp)
+            if tmp.exists():
+                tmp.unlink()
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> Path:

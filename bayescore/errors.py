@@ -72,3 +72,11 @@ class ImplausibleUnitsError(MalformedFileError):
 
 class UnreadableFileError(BayescoreError, OSError):
     """A file that exists cannot be read: a directory, or no permission to read it."""
+
+
+class OutputFolderError(BayescoreError, ValueError):
+    """An output folder (``--out``) is empty, names a file, or cannot be created or written."""
+
+
+class InputFileError(BayescoreError, ValueError):
+    """An input file is a folder, cannot be read, is not text, or holds no data rows."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,17 @@ import xarray as xr
 
 from bayescore.cli import main
 
-TINY = ["--epochs", "2", "--hidden-size", "4", "--num-layers", "1", "--n-mc", "8", "--quiet"]
+TINY = [
+    "--training-epochs",
+    "2",
+    "--hidden-size",
+    "4",
+    "--num-layers",
+    "1",
+    "--n-mc",
+    "8",
+    "--quiet",
+]
 
 
 def _write_ar_csv(path, n=400, seed=0):
@@ -37,6 +48,9 @@ def test_dipole_forecast_from_a_csv_file(tmp_path, capsys):
     assert summary["study"] == "dipole" and summary["command"] == "forecast"
     for name in ("prediction_one_step.png", "prediction_free_run.png", "spectra.png"):
         assert (out / name).stat().st_size > 0
+    # the summary lists the files of this run (written last, it marks the run complete)
+    listed = {Path(p).name for p in summary["outputs"]["files"]}
+    assert {"prediction_one_step.png", "prediction_free_run.png", "spectra.png"} <= listed
     netcdf = sorted(out.glob("*.nc"))
     assert netcdf, "the study's netCDF output is missing"
     tree = xr.open_datatree(netcdf[0])  # one group per product, each labelled

@@ -31,6 +31,7 @@ from bayescore.cli.common import (
     add_common_options,
     add_sampling_options,
     format_sampling,
+    input_file,
     non_negative_int,
     positive_float,
     positive_int,
@@ -71,7 +72,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     data = parser.add_argument_group("data")
     data.add_argument(
         "--data",
-        type=Path,
+        type=input_file("--data"),
         default=None,
         help="CSV or netCDF file of vector data in the long format (columns t, r, theta, "
         "phi, component, value, sigma; optional source, site_index); default: synthetic",

@@ -1,24 +1,36 @@
-"""Options and model selection shared by the ``bayescore`` sub-commands."""
+"""Options, input checks and model selection shared by the ``bayescore`` sub-commands."""
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import os
 from pathlib import Path
+
+from bayescore.errors import InputFileError, OutputFolderError
 
 __all__ = [
     "DEFAULT_EPOCHS",
     "add_common_options",
     "add_model_option",
     "add_sampling_options",
+    "check_input_file",
+    "check_output_folder",
     "default_epoch",
     "format_sampling",
+    "input_file",
     "load_model",
     "non_negative_int",
+    "output_folder",
+    "outputs_written",
     "positive_float",
     "positive_int",
     "sampling_summary",
     "show_progress",
 ]
+
+#: Suffixes of the text files the commands read (checked to decode as UTF-8 up front).
+TEXT_SUFFIXES = (".csv", ".txt", ".dat", ".shc")
 
 #: Epoch used when ``--epoch`` is not given, per built-in model (decimal years).
 DEFAULT_EPOCHS = {"igrf": 2025.0, "gufm1": 1980.0}
@@ -28,9 +40,10 @@ def add_common_options(parser: argparse.ArgumentParser, default_out: str) -> Non
     """Add ``--out``, ``--seed`` and ``--quiet`` to a sub-command parser."""
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_folder,
         default=Path(default_out),
-        help=f"directory for JSON summary, netCDF data and PNG figures (default: {default_out})",
+        help=f"folder for JSON summary, netCDF data and PNG figures, created if needed "
+        f"(default: {default_out}); summary.json is written last and lists this run's files",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -65,14 +78,154 @@ def load_model(name: str):
         return fields.igrf()
     if key == "gufm1":
         return fields.load_gufm1()
-    path = Path(name)
+    path = Path(name).expanduser()
     if not path.exists():
         raise FileNotFoundError(
             f"--model {name!r} is neither 'igrf', 'gufm1' nor an existing .shc file"
         )
-    if path.suffix.lower() != ".shc":
+    if path.suffix.lower() != ".shc" and not path.is_dir():
         raise ValueError(f"--model {name!r}: only .shc files are supported as model files")
+    check_input_file(path, "--model")
     return fields.load_shc(path)
+
+
+def check_input_file(path: str | os.PathLike, option: str) -> Path:
+    """Check that an input file can be read before any work starts.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file given to ``option``.
+    option : str
+        The command-line option, for the message (e.g. ``"--data"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` (with ``~`` expanded).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing exists at ``path`` (a :class:`bayescore.errors.InputFileError` is
+        not used here so that callers keep telling "missing" from "unusable").
+    bayescore.errors.InputFileError
+        If ``path`` is a folder, cannot be opened (permissions), or (for ``.csv``,
+        ``.txt``, ``.dat`` and ``.shc`` files) does not decode as UTF-8 text.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise InputFileError(f"{option} {path} is a folder; give the path of a file in it")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except PermissionError:
+        raise InputFileError(
+            f"{option} {path}: permission denied; make the file readable (chmod u+r) or copy it"
+        ) from None
+    except OSError as error:
+        raise InputFileError(f"{option} {path}: cannot be read ({error.strerror})") from None
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError as error:
+            raise InputFileError(
+                f"{option} {path} is not a UTF-8 text file (byte {error.start} cannot be "
+                "decoded); give the text (CSV) file, not a binary or compressed one"
+            ) from None
+        if b"\x00" in head:
+            raise InputFileError(f"{option} {path} is a binary file, not a text (CSV) file")
+    return path
+
+
+def input_file(option: str):
+    """argparse type: an existing, readable file (see :func:`check_input_file`)."""
+
+    def check(text: str) -> Path:
+        try:
+            return check_input_file(text, option)
+        except (FileNotFoundError, InputFileError) as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{option} ")) from None
+
+    return check
+
+
+def output_folder(text: str) -> Path:
+    """argparse type of ``--out``: a non-empty path that is not an existing file.
+
+    Whether the folder can be created and written is checked by
+    :func:`check_output_folder` when the command starts.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty; name a folder for the outputs (e.g. --out results, or --out . for "
+            "the current folder)"
+        )
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is an existing file, not a folder; give a folder path"
+        )
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, without creating anything, that ``path`` is or can become a writable folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder.
+    option : str, default "--out"
+        The command-line option, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    bayescore.errors.OutputFolderError
+        If ``path`` is empty, is (or lies below) an existing file, or the folder (or the
+        nearest existing folder above it, where it would be created) is not writable.
+    """
+    if not str(path).strip():
+        raise OutputFolderError(f"{option} is empty; name a folder for the outputs")
+    path = Path(path).expanduser()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputFolderError(
+            f"{option} {path}: {existing} is a file, not a folder; choose another {option}"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "the folder" if existing == path else f"{existing}, where it would be created,"
+        raise OutputFolderError(
+            f"{option} {path}: {where} is not writable (permission denied); choose a "
+            f"folder you can write to"
+        )
+    return path
+
+
+def outputs_written(folder: str | os.PathLike, pattern: str = "*") -> list[str]:
+    """The files matching ``pattern`` in ``folder`` that this run wrote, sorted.
+
+    Inside :func:`bayescore.atomic.record_outputs` (as ``bayescore`` runs every command)
+    only the files written in the block count, so files an earlier run left in the folder
+    are not listed; outside, every matching file does.
+    """
+    from bayescore.atomic import recorded_outputs
+
+    folder = Path(folder)
+    matches = sorted(folder.glob(pattern))
+    written = recorded_outputs()
+    if written is not None:
+        mine = {os.path.abspath(p) for p in written}
+        matches = [p for p in matches if os.path.abspath(p) in mine]
+    return [str(p) for p in matches]
 
 
 def default_epoch(model_name: str, model) -> float:

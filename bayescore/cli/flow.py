@@ -21,6 +21,7 @@ from bayescore.cli.common import (
     default_epoch,
     format_sampling,
     load_model,
+    outputs_written,
     sampling_summary,
     show_progress,
 )
@@ -273,8 +274,8 @@ def run(args: argparse.Namespace) -> int:
         "outputs": {
             "summary": str(out / "summary.json"),
             "data": str(out / "flow.nc"),
-            "posterior": sorted(str(p) for p in out.glob("flow_posterior_*.nc")),
-            "figures": sorted(str(p) for p in out.glob("*.png")),
+            "posterior": outputs_written(out, "flow_posterior_*.nc"),
+            "figures": outputs_written(out, "*.png"),
         },
     }
     write_json(out / "summary.json", summary)

@@ -12,9 +12,11 @@ Two studies, chosen by ``--series``:
   study), 10 input vectors to the next 2, temporal (per site) or spatial (all sites)
   approach (:func:`bayescore.studies.site_velocity.run_velocity_study`).
 
-Outputs in ``--out``: ``summary.json`` (configuration and score table), the study's
-netCDF files, and PNG figures (predictions with intervals; for the dipole also the
-power-spectral comparison of predicted and held-out series).
+Outputs in ``--out``: ``summary.json`` (configuration, score table and the list of the
+files written, written last), the study's netCDF files, and PNG figures (predictions with
+intervals; for the dipole also the power-spectral comparison of predicted and held-out
+series). A series file is checked (readable text, a header and data rows, the columns,
+even sampling) before anything is trained or written.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from pathlib import Path
 
 from bayescore.cli.common import (
     add_common_options,
+    check_input_file,
+    outputs_written,
     positive_float,
     positive_int,
     show_progress,
 )
+from bayescore.errors import InputFileError
 
 __all__ = ["add_parser", "run"]
 
@@ -120,10 +125,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--dropout", type=_dropout, default=0.2, help="dropout rate (0.2)")
     parser.add_argument(
-        "--epochs",
+        "--training-epochs",
         type=positive_int,
         default=None,
-        help="maximum training epochs (default 50 dipole, 500 velocity)",
+        help="maximum passes over the training windows (default 50 dipole, 500 velocity)",
     )
     parser.add_argument(
         "--n-mc", type=positive_int, default=100, help="Monte-Carlo dropout passes (100)"
@@ -135,6 +140,43 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _pick(value, default):
     return default if value is None else value
+
+
+def _dipole_series(args) -> str | Path:
+    """The ``--series`` of a dipole study: a named series, or a CSV file checked in full.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the name is neither a named series nor an existing file.
+    bayescore.errors.InputFileError
+        If the file is a folder, unreadable, binary, or has a header but no data rows.
+    bayescore.errors.BayescoreError
+        Whatever :func:`bayescore.studies.dipole.load_dipole_series` finds wrong (missing
+        columns, non-numeric or NaN values, uneven sampling, fewer than two rows).
+    """
+    from bayescore.studies.dipole import load_dipole_series
+
+    name = args.series
+    if name.lower() in _DIPOLE_SERIES:
+        return name.lower()
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"--series {name!r} is neither 'padm2m', 'sint2000', 'velocity' nor an "
+            "existing CSV file"
+        )
+    check_input_file(path, "--series")
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = [line for line in handle if line.strip()]
+    if len(lines) < 2:
+        raise InputFileError(
+            f"--series {path} has {'a header but ' if lines else ''}no data rows; a dipole "
+            "series file has a header line (time_Ma,axial_dipole_moment_1e22Am2) and one "
+            "row per sample"
+        )
+    load_dipole_series(path, args.quantity)  # columns, values, sampling: before training
+    return path
 
 
 def _run_dipole(args, out: Path, progress: bool) -> dict:
@@ -150,12 +192,7 @@ def _run_dipole(args, out: Path, progress: bool) -> dict:
         run_dipole_study,
     )
 
-    series = args.series.lower() if args.series.lower() in _DIPOLE_SERIES else Path(args.series)
-    if isinstance(series, Path) and not series.exists():
-        raise FileNotFoundError(
-            f"--series {args.series!r} is neither 'padm2m', 'sint2000', 'velocity' nor an "
-            "existing CSV file"
-        )
+    series = _dipole_series(args)
     result = run_dipole_study(
         series,
         args.quantity,
@@ -166,7 +203,7 @@ def _run_dipole(args, out: Path, progress: bool) -> dict:
         hidden_size=_pick(args.hidden_size, 50),
         num_layers=_pick(args.num_layers, 4),
         dropout=args.dropout,
-        epochs=_pick(args.epochs, 50),
+        epochs=_pick(args.training_epochs, 50),
         n_mc=args.n_mc,
         seed=args.seed,
         progress=progress,
@@ -203,7 +240,7 @@ def _run_velocity(args, out: Path, progress: bool) -> dict:
         hidden_size=_pick(args.hidden_size, 32),
         num_layers=_pick(args.num_layers, 1),
         dropout=args.dropout,
-        epochs=_pick(args.epochs, 500),
+        epochs=_pick(args.training_epochs, 500),
         n_mc=args.n_mc,
         seed=args.seed,
     )
@@ -218,8 +255,7 @@ def run(args: argparse.Namespace) -> int:
 
     # plain lines (training epochs, stages) unless --quiet; bars only on a terminal
     progress = not args.quiet or show_progress(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)  # created by the first file written, once the inputs are valid
     start = time.perf_counter()
     if args.series.lower() == "velocity":
         summary = _run_velocity(args, out, progress)
@@ -227,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         summary = _run_dipole(args, out, progress)
     summary["wall_time_s"] = time.perf_counter() - start
     summary["command"] = "forecast"
+    written = [path for path in outputs_written(out) if Path(path).name != "summary.json"]
+    summary["outputs"] = {"summary": str(out / "summary.json"), "files": written}
     write_json(out / "summary.json", summary)
     print(f"total {summary['wall_time_s']:.1f} s; figures and data in {out}/")
     return 0
