@@ -51,3 +51,14 @@ class NotFittedError(ForecastConfigError):
 
 class ModelFitError(BayescoreError, ValueError):
     """The data cannot be represented by the model (e.g. no mean reversion for OU)."""
+
+
+class ModelConfigError(BayescoreError, ValueError):
+    """A model or inference setting is invalid or inconsistent (unknown likelihood or norm,
+    a damping out of range, sites or layouts that do not match, a model the driver cannot
+    handle)."""
+
+
+class NotAModeError(BayescoreError, ValueError):
+    """The point given as a posterior mode is not a local maximum (the Hessian of the
+    negative log posterior there is not positive definite)."""

@@ -8,9 +8,11 @@ r in km, colatitude theta and longitude phi in radians, time in decimal years.
 * :func:`lowes_spectrum`, :func:`dipole_moment`: power per degree and dipole moment;
 * :class:`FieldModel`: time-dependent model (B-splines in time) with ``coeffs``, ``sv``,
   ``sa``, ``spectrum`` and ``to_xarray``;
+* :func:`external_dipole_field`: the external degree-1 (uniform) field;
 * :func:`igrf`, :func:`load_shc`, :func:`load_gufm1`: readers.
 """
 
+from bayescore.fields.external import external_dipole_field
 from bayescore.fields.model import FieldModel
 from bayescore.fields.readers import igrf, load_gufm1, load_shc
 from bayescore.fields.spectrum import degree_correlation, dipole_moment, lowes_spectrum
@@ -20,6 +22,7 @@ __all__ = [
     "FieldModel",
     "design_matrix",
     "dipole_moment",
+    "external_dipole_field",
     "igrf",
     "load_gufm1",
     "load_shc",

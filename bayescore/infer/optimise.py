@@ -40,7 +40,9 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer import init_to_median
 from numpyro.infer.util import constrain_fn, potential_energy
 
-from bayescore.models.parametrisation import BlockLayout
+from bayescore.errors import ModelConfigError
+from bayescore.infer.inference_data import labelled_dataset, to_inference_data
+from bayescore.infer.layout import BlockLayout
 
 __all__ = [
     "MAPResult",
@@ -213,6 +215,57 @@ class MAPResult:
     converged: bool
     wall_time_s: float
 
+    def to_xarray(self, coords=None, dims=None, units=None):
+        """The MAP as an :class:`xarray.Dataset`, one variable per site.
+
+        Parameters
+        ----------
+        coords : dict, optional
+            Labels per dimension name.
+        dims : dict, optional
+            Dimension names per site (sites without them, e.g. dampings, get
+            ``<site>_dim_<i>`` or none for scalars).
+        units : dict, optional
+            ``units`` attribute per site. For a co-estimation problem pass
+            ``**problem.site_labels()``.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return labelled_dataset(
+            self.values,
+            coords=coords,
+            dims=dims,
+            units=units,
+            attrs={
+                "estimate": "MAP (L-BFGS)",
+                "potential_energy": float(self.potential_energy),
+                "converged": int(self.converged),
+                "n_iterations": int(self.n_iterations),
+            },
+        )
+
+    def to_inference_data(self, coords=None, dims=None, units=None):
+        """The MAP as ArviZ InferenceData: a posterior of one chain and one draw.
+
+        Parameters
+        ----------
+        coords, dims, units : dict, optional
+            As :meth:`to_xarray`.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        return to_inference_data(
+            {name: np.asarray(value)[None, None] for name, value in self.values.items()},
+            coords=coords,
+            dims=dims,
+            units=units,
+            attrs={"estimate": "MAP (L-BFGS)"},
+        )
+
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
 def model_hessian(x, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
@@ -237,7 +290,9 @@ def _preconditioner(kind, x0, hessian_fn):
         return jnp.eye(n)
     if isinstance(kind, str):
         if kind != "hessian":
-            raise ValueError(f"preconditioner must be None, 'hessian' or an array, got {kind!r}")
+            raise ModelConfigError(
+                f"preconditioner must be None, 'hessian' or an array, got {kind!r}"
+            )
         hessian = hessian_fn(x0)
         hessian = 0.5 * (hessian + hessian.T)
         eigenvalues, vectors = jnp.linalg.eigh(hessian)
@@ -249,7 +304,7 @@ def _preconditioner(kind, x0, hessian_fn):
         return jnp.diag(scale)
     if scale.shape == (n, n):
         return scale
-    raise ValueError(
+    raise ModelConfigError(
         f"preconditioner array must have shape ({n},) or ({n}, {n}), got {scale.shape}"
     )
 
@@ -322,7 +377,8 @@ def map_lbfgs(
         Starting values of (some) sites in the constrained space; the others start at the
         median of their prior.
     seed : int, default 0
-        Seed of the initialisation.
+        Seed of the initialisation (``jax.random.PRNGKey(seed)``; it matters only for
+        sites without ``init_values`` whose prior median is drawn by sampling).
     max_iterations : int, default 1000
     tolerance : float, default 1e-6
         Gradient norm (preconditioned coordinates) at which to stop.
