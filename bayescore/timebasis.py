@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescore.errors import EpochOutOfRangeError, NonFiniteError
+from bayescore.errors import EpochOutOfRangeError, ModelConfigError, NonFiniteError
 
 __all__ = [
     "TimeBasis",
@@ -73,17 +73,17 @@ def clamped_knots(breaks, order: int) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    ModelConfigError
         If ``order < 1``, fewer than two breaks are given or they are not increasing.
     """
     breaks = np.asarray(breaks, dtype=float)
     order = int(order)
     if order < 1:
-        raise ValueError(f"spline order must be >= 1, got {order}")
+        raise ModelConfigError(f"spline order must be >= 1, got {order}")
     if breaks.ndim != 1 or breaks.size < 2:
-        raise ValueError(f"need at least two break points, got shape {breaks.shape}")
+        raise ModelConfigError(f"need at least two break points, got shape {breaks.shape}")
     if not np.all(np.diff(breaks) > 0):
-        raise ValueError("break points must be strictly increasing")
+        raise ModelConfigError("break points must be strictly increasing")
     return np.concatenate([np.full(order - 1, breaks[0]), breaks, np.full(order - 1, breaks[-1])])
 
 
@@ -139,12 +139,12 @@ def bspline_basis(t, knots, order: int, derivative: int = 0):
     order = int(order)
     derivative = int(derivative)
     if order < 1:
-        raise ValueError(f"spline order must be >= 1, got {order}")
+        raise ModelConfigError(f"spline order must be >= 1, got {order}")
     if derivative < 0:
-        raise ValueError(f"derivative order must be >= 0, got {derivative}")
+        raise ModelConfigError(f"derivative order must be >= 0, got {derivative}")
     knots = jnp.asarray(knots, dtype=jnp.result_type(float))
     if knots.ndim != 1 or knots.shape[0] - order < 1:
-        raise ValueError(f"{knots.shape[0]} knots define no B-spline of order {order}")
+        raise ModelConfigError(f"{knots.shape[0]} knots define no B-spline of order {order}")
     t = jnp.asarray(t, dtype=knots.dtype)
     return _bspline_basis(t, knots, order=order, derivative=derivative)
 
@@ -199,12 +199,12 @@ def legendre_basis(t, n_terms: int, span, derivative: int = 0):
     n_terms = int(n_terms)
     derivative = int(derivative)
     if n_terms < 1:
-        raise ValueError(f"n_terms must be >= 1, got {n_terms}")
+        raise ModelConfigError(f"n_terms must be >= 1, got {n_terms}")
     if derivative < 0:
-        raise ValueError(f"derivative order must be >= 0, got {derivative}")
+        raise ModelConfigError(f"derivative order must be >= 0, got {derivative}")
     t0, t1 = (float(v) for v in span)
     if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
-        raise ValueError(f"span must be finite with t_1 > t_0, got {span}")
+        raise ModelConfigError(f"span must be finite with t_1 > t_0, got {span}")
     t = jnp.asarray(t, dtype=jnp.result_type(float))
     return _legendre_basis(t, n_terms=n_terms, span=(t0, t1), derivative=derivative)
 
@@ -361,7 +361,7 @@ def _check_span(span) -> tuple[float, float]:
     try:
         start, end = (float(v) for v in span)
     except (TypeError, ValueError) as error:
-        raise ValueError(
+        raise ModelConfigError(
             f"span must be a pair (start, end) of decimal years, got {span!r}"
         ) from error
     if not (np.isfinite(start) and np.isfinite(end)):
@@ -387,7 +387,7 @@ def legendre_time_basis(span, n_terms: int = 5) -> TimeBasis:
     """
     n_terms = int(n_terms)
     if n_terms < 1:
-        raise ValueError(f"n_terms must be >= 1, got {n_terms}")
+        raise ModelConfigError(f"n_terms must be >= 1, got {n_terms}")
     return TimeBasis("legendre", n_terms, _check_span(span), n_terms)
 
 
@@ -414,13 +414,15 @@ def bspline_time_basis(span, n_intervals: int = 1, order: int = 5, breaks=None) 
     if breaks is None:
         n_intervals = int(n_intervals)
         if n_intervals < 1:
-            raise ValueError(f"n_intervals must be >= 1, got {n_intervals}")
+            raise ModelConfigError(f"n_intervals must be >= 1, got {n_intervals}")
         breaks = np.linspace(start, end, n_intervals + 1)
     breaks = np.asarray(breaks, dtype=float)
     if breaks.ndim != 1 or breaks.size < 2:
-        raise ValueError(f"breaks must be a 1-D array of at least two times, got {breaks.shape}")
+        raise ModelConfigError(
+            f"breaks must be a 1-D array of at least two times, got {breaks.shape}"
+        )
     if not (np.isclose(breaks[0], start) and np.isclose(breaks[-1], end)):
-        raise ValueError(f"breaks must run from the span start {start} to its end {end}")
+        raise ModelConfigError(f"breaks must run from the span start {start} to its end {end}")
     knots = clamped_knots(breaks, int(order))
     return TimeBasis(
         "bspline", len(knots) - int(order), (start, end), int(order), tuple(knots.tolist())
