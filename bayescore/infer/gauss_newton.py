@@ -67,7 +67,7 @@ from numpyro import handlers
 from numpyro.distributions import constraints
 
 from bayescore.errors import ModelConfigError
-from bayescore.infer.inference_data import labelled_dataset, to_inference_data
+from bayescore.infer.inference_data import PointEstimateViews
 from bayescore.infer.layout import BlockLayout
 from bayescore.infer.optimise import join_model_kwargs, model_potential, split_model_kwargs
 from bayescore.progress import progress
@@ -76,8 +76,11 @@ __all__ = ["GaussNewtonResult", "gauss_newton_map"]
 
 
 @dataclass(frozen=True)
-class GaussNewtonResult:
+class GaussNewtonResult(PointEstimateViews):
     """Result of :func:`gauss_newton_map`.
+
+    ``to_xarray(coords, dims, units)`` and ``to_inference_data(coords, dims, units)``
+    give the MAP labelled (:class:`~bayescore.infer.inference_data.PointEstimateViews`).
 
     Attributes
     ----------
@@ -111,56 +114,14 @@ class GaussNewtonResult:
     n_iterations: int = 0
     wall_time_s: float = 0.0
 
-    def to_xarray(self, coords=None, dims=None, units=None):
-        """The MAP as an :class:`xarray.Dataset`, one variable per site.
-
-        Parameters
-        ----------
-        coords : dict, optional
-            Labels per dimension name (e.g. ``core_coeff = g_1_0, g_1_1, ...``).
-        dims : dict, optional
-            Dimension names per site (sites without them get ``<site>_dim_<i>``).
-        units : dict, optional
-            ``units`` attribute per site. For a co-estimation problem pass
-            ``**problem.site_labels()``.
-
-        Returns
-        -------
-        xarray.Dataset
-            Attributes ``potential_energy``, ``converged``, ``n_iterations``.
-        """
-        return labelled_dataset(
-            self.values,
-            coords=coords,
-            dims=dims,
-            units=units,
-            attrs={
-                "estimate": "MAP (Gauss-Newton)",
-                "potential_energy": float(self.potential_energy),
-                "converged": int(self.converged),
-                "n_iterations": int(self.n_iterations),
-            },
-        )
-
-    def to_inference_data(self, coords=None, dims=None, units=None):
-        """The MAP as ArviZ InferenceData: a posterior of one chain and one draw.
-
-        Parameters
-        ----------
-        coords, dims, units : dict, optional
-            As :meth:`to_xarray`.
-
-        Returns
-        -------
-        arviz.InferenceData
-        """
-        return to_inference_data(
-            {name: np.asarray(value)[None, None] for name, value in self.values.items()},
-            coords=coords,
-            dims=dims,
-            units=units,
-            attrs={"estimate": "MAP (Gauss-Newton)"},
-        )
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (``to_xarray``, ``to_inference_data``)."""
+        return {
+            "estimate": "MAP (Gauss-Newton)",
+            "potential_energy": float(self.potential_energy),
+            "converged": int(self.converged),
+            "n_iterations": int(self.n_iterations),
+        }
 
 
 def _trace(model, model_args, kwargs, values):

@@ -26,6 +26,7 @@ from bayescore.atomic import atomic_path
 from bayescore.errors import CoefficientShapeError
 
 __all__ = [
+    "PointEstimateViews",
     "bfmi",
     "labelled_dataset",
     "sampling_diagnostics",
@@ -103,6 +104,62 @@ def labelled_dataset(
         for i, dim in enumerate(leading_dims):
             used[dim] = np.arange(first[i])
     return xr.Dataset(variables, coords=used, attrs=dict(attrs or {}))
+
+
+class PointEstimateViews:
+    """Labelled views of a point estimate held as ``values`` (a dict of site arrays).
+
+    Mixed into the MAP results (:class:`bayescore.infer.GaussNewtonResult`,
+    :class:`~bayescore.infer.MAPResult`); a subclass gives :meth:`estimate_attrs`.
+    """
+
+    values: dict
+
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (what the estimate is, convergence)."""
+        return {}
+
+    def to_xarray(self, coords=None, dims=None, units=None) -> xr.Dataset:
+        """The estimate as an :class:`xarray.Dataset`, one variable per site.
+
+        Parameters
+        ----------
+        coords : dict, optional
+            Labels per dimension name (e.g. ``core_coeff = g_1_0, g_1_1, ...``).
+        dims : dict, optional
+            Dimension names per site (sites without them get ``<site>_dim_<i>``, none
+            for scalars such as dampings).
+        units : dict, optional
+            ``units`` attribute per site. For a co-estimation problem pass
+            ``**problem.site_labels()``.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return labelled_dataset(
+            self.values, coords=coords, dims=dims, units=units, attrs=self.estimate_attrs()
+        )
+
+    def to_inference_data(self, coords=None, dims=None, units=None):
+        """The estimate as ArviZ InferenceData: a posterior of one chain and one draw.
+
+        Parameters
+        ----------
+        coords, dims, units : dict, optional
+            As :meth:`to_xarray`.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        return to_inference_data(
+            {name: np.asarray(value)[None, None] for name, value in self.values.items()},
+            coords=coords,
+            dims=dims,
+            units=units,
+            attrs=self.estimate_attrs(),
+        )
 
 
 def _dataset(values: dict, coords, dims, attrs, units=None) -> xr.Dataset:

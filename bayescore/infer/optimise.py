@@ -41,7 +41,7 @@ from numpyro.infer import init_to_median
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from bayescore.errors import ModelConfigError
-from bayescore.infer.inference_data import labelled_dataset, to_inference_data
+from bayescore.infer.inference_data import PointEstimateViews
 from bayescore.infer.layout import BlockLayout
 
 __all__ = [
@@ -183,8 +183,11 @@ def model_constrain(x, model_args, dynamic_kwargs, *, model, layout, static_kwar
 
 
 @dataclass(frozen=True)
-class MAPResult:
+class MAPResult(PointEstimateViews):
     """Result of :func:`map_lbfgs`.
+
+    ``to_xarray(coords, dims, units)`` and ``to_inference_data(coords, dims, units)``
+    give the MAP labelled (:class:`~bayescore.infer.inference_data.PointEstimateViews`).
 
     Attributes
     ----------
@@ -215,56 +218,14 @@ class MAPResult:
     converged: bool
     wall_time_s: float
 
-    def to_xarray(self, coords=None, dims=None, units=None):
-        """The MAP as an :class:`xarray.Dataset`, one variable per site.
-
-        Parameters
-        ----------
-        coords : dict, optional
-            Labels per dimension name.
-        dims : dict, optional
-            Dimension names per site (sites without them, e.g. dampings, get
-            ``<site>_dim_<i>`` or none for scalars).
-        units : dict, optional
-            ``units`` attribute per site. For a co-estimation problem pass
-            ``**problem.site_labels()``.
-
-        Returns
-        -------
-        xarray.Dataset
-        """
-        return labelled_dataset(
-            self.values,
-            coords=coords,
-            dims=dims,
-            units=units,
-            attrs={
-                "estimate": "MAP (L-BFGS)",
-                "potential_energy": float(self.potential_energy),
-                "converged": int(self.converged),
-                "n_iterations": int(self.n_iterations),
-            },
-        )
-
-    def to_inference_data(self, coords=None, dims=None, units=None):
-        """The MAP as ArviZ InferenceData: a posterior of one chain and one draw.
-
-        Parameters
-        ----------
-        coords, dims, units : dict, optional
-            As :meth:`to_xarray`.
-
-        Returns
-        -------
-        arviz.InferenceData
-        """
-        return to_inference_data(
-            {name: np.asarray(value)[None, None] for name, value in self.values.items()},
-            coords=coords,
-            dims=dims,
-            units=units,
-            attrs={"estimate": "MAP (L-BFGS)"},
-        )
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (``to_xarray``, ``to_inference_data``)."""
+        return {
+            "estimate": "MAP (L-BFGS)",
+            "potential_energy": float(self.potential_energy),
+            "converged": int(self.converged),
+            "n_iterations": int(self.n_iterations),
+        }
 
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
