@@ -80,3 +80,14 @@ class OutputFolderError(BayescoreError, ValueError):
 
 class InputFileError(BayescoreError, ValueError):
     """An input file is a folder, cannot be read, is not text, or holds no data rows."""
+
+
+class ModelConfigError(BayescoreError, ValueError):
+    """A model or inference setting is invalid or inconsistent (unknown likelihood or norm,
+    a damping out of range, sites or layouts that do not match, a model the driver cannot
+    handle)."""
+
+
+class NotAModeError(BayescoreError, ValueError):
+    """The point given as a posterior mode is not a local maximum (the Hessian of the
+    negative log posterior there is not positive definite)."""

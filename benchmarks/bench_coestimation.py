@@ -97,14 +97,18 @@ def main() -> int:
     import bayescore  # noqa: F401  (float64)
     from bayescore.fields import degree_correlation
     from bayescore.infer import (
-        coestimation_diagnostics,
         gauss_newton_map,
         laplace_from_gauss_newton,
         run_nuts,
         sampling_diagnostics,
+    )
+    from bayescore.models import (
+        build_problem,
+        coestimation_diagnostics,
+        coestimation_model,
+        frozen_flux_ratio,
         starting_model,
     )
-    from bayescore.models import build_problem, coestimation_model, frozen_flux_ratio
     from bayescore.synthetic.dataset import make_dataset
     from bayescore.synthetic.truth import frozen_flux_truth
 
@@ -145,7 +149,7 @@ def main() -> int:
     problem, init, usn = starting_model(problem, dampings)
     figures["start_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    gn = gauss_newton_map(coestimation_model, problem, dampings, init=init)
+    gn = gauss_newton_map(coestimation_model, problem, model_kwargs=dampings, init_values=init)
     figures["gauss_newton_s"] = time.perf_counter() - clock
     figures["gauss_newton_iterations"] = gn.n_iterations
     figures["map_total_s"] = (
@@ -153,7 +157,7 @@ def main() -> int:
     )
     # second run: the same solve with everything compiled
     clock = time.perf_counter()
-    gauss_newton_map(coestimation_model, problem, dampings, init=init)
+    gauss_newton_map(coestimation_model, problem, model_kwargs=dampings, init_values=init)
     figures["gauss_newton_compiled_s"] = time.perf_counter() - clock
     figures["rho"] = float(
         frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"])
@@ -176,8 +180,7 @@ def main() -> int:
             num_samples=args.draws,
             num_chains=args.chains,
             progress_bar=args.progress,
-            coords=problem.coords(),
-            dims=problem.dims(),
+            **problem.site_labels(),
         )
         diag = sampling_diagnostics(result.inference_data)
         if args.report_draws and args.report_draws < args.draws:

@@ -43,19 +43,19 @@ from bayescore.flow.uncertainty import (
 )
 from bayescore.flow.velocity import Flow
 from bayescore.infer import (
-    coestimation_diagnostics,
     gauss_newton_map,
     laplace_from_gauss_newton,
     run_nuts,
     sampling_diagnostics,
-    starting_model,
 )
 from bayescore.models import (
     TimeBlockGaussian,
     build_problem,
+    coestimation_diagnostics,
     coestimation_model,
     frozen_flux_ratio,
     legendre_time_basis,
+    starting_model,
 )
 from bayescore.synthetic import frozen_flux_truth, make_dataset
 
@@ -119,7 +119,7 @@ print(f"size {SIZE}: L_B = L_F = {L}, {data.sizes['datum']} scalar data")
 # exactly (see ``tests/test_infer.py``).
 problem = build_problem(data, L, FIELD_BASIS, L, FLOW_BASIS, lmax_sv=L)
 problem, init, usn = starting_model(problem, DAMPINGS)
-gn = gauss_newton_map(coestimation_model, problem, DAMPINGS, init=init)
+gn = gauss_newton_map(coestimation_model, problem, model_kwargs=DAMPINGS, init_values=init)
 if not gn.converged:
     raise RuntimeError("Gauss-Newton did not converge")
 laplace = laplace_from_gauss_newton(gn)
@@ -148,9 +148,8 @@ nuts = run_nuts(
     num_samples=CONFIG["draws"],
     num_chains=CONFIG["chains"],
     progress_bar=False,
-    coords=problem.coords(),
-    dims=problem.dims(),
     seed=1,
+    **problem.site_labels(),
 )
 idata = nuts.inference_data
 diagnostics = sampling_diagnostics(idata)

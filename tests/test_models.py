@@ -19,8 +19,15 @@ from numpyro.infer.util import log_density
 
 import bayescore  # noqa: F401  (float64)
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, NonFiniteError
+from bayescore.errors import (
+    CoefficientShapeError,
+    EpochOutOfRangeError,
+    MalformedFileError,
+    ModelConfigError,
+    NonFiniteError,
+)
 from bayescore.fields import synth
+from bayescore.fields.external import external_dipole_field
 from bayescore.flow.norms import flow_norm, temporal_norm
 from bayescore.flow.operator import sv_from_flow
 from bayescore.models import (
@@ -35,7 +42,7 @@ from bayescore.models import (
     usn_model,
 )
 from bayescore.sh.indexing import n_coefficients
-from bayescore.synthetic.dataset import external_dipole_field, make_dataset
+from bayescore.synthetic.dataset import make_dataset
 
 SPAN = (2004.5, 2005.5)
 L_B, L_F, L_S = 3, 2, 4
@@ -391,12 +398,38 @@ def test_coords_and_dims_label_every_site(problem):
 
 
 # ------------------------------------------------------------------ bad input
+def test_coords_dims_and_units_of_site_labels(problem):
+    labels = problem.site_labels()
+    assert labels["coords"].keys() == problem.coords().keys()
+    assert labels["dims"] == problem.dims()
+    units = labels["units"]
+    assert {name: units[name] for name in problem.site_shapes()} == {
+        "bias": "nT", "core": "nT", "external": "nT", "static": "nT",
+        "toroidal": "km/yr", "poloidal": "km/yr",
+    }  # fmt: skip
+    assert units["lambda_frozen_flux"] == "1/yr" and units["lambda_space"] == "yr"  # strong
+
+
+@pytest.mark.parametrize(
+    "variable, index, value, message",
+    [("r", 5, 3000.0, "core-mantle boundary"), ("theta", 7, 3.5, "theta"),
+     ("theta", 2, -0.1, "theta"), ("component", 4, 3, "component")],
+)  # fmt: skip
+def test_build_problem_validates_a_dataset_directly(dataset, variable, index, value, message):
+    """The full checks of bayescore.observations apply: r >= c (not just r > 0), theta in
+    [0, pi], component codes."""
+    bad = dataset.copy(deep=True)
+    bad[variable][index] = value
+    with pytest.raises(MalformedFileError, match=message):
+        build_problem(bad, L_B)
+
+
 def test_bad_input_raises_specific_errors(dataset, problem):
-    with pytest.raises(ValueError, match="likelihood"):
+    with pytest.raises(ModelConfigError, match="likelihood"):
         build_problem(dataset, L_B, likelihood="cauchy")
-    with pytest.raises(ValueError, match="norm"):
+    with pytest.raises(ModelConfigError, match="norm"):
         build_problem(dataset, L_B, norm="enstrophy")
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(MalformedFileError, match="sigma"):
         build_problem(dataset.drop_vars("sigma"), L_B)
     bad = dataset.copy(deep=True)
     bad["value"][3] = np.nan

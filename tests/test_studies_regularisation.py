@@ -33,8 +33,8 @@ from bayescore.constants import CORE_RADIUS_KM
 from bayescore.errors import EpochOutOfRangeError, NonFiniteError
 from bayescore.fields.spectrum import lowes_spectrum
 from bayescore.flow.norms import coefficient_weights, flow_norm, temporal_weights
-from bayescore.infer import gauss_newton_map, starting_model
-from bayescore.models import DEFAULT_DAMPINGS, build_problem, coestimation_model
+from bayescore.infer import gauss_newton_map
+from bayescore.models import DEFAULT_DAMPINGS, build_problem, coestimation_model, starting_model
 from bayescore.studies import regularisation as study
 
 matplotlib.use("Agg")
@@ -264,7 +264,9 @@ def test_warm_start_changes_only_the_cost(experiment, space_sweep, started):
         start = init
         if cold:  # the paper's start at this damping
             _, start, _ = starting_model(experiment.problem, kwargs)
-        fit = gauss_newton_map(coestimation_model, problem, kwargs, init=start)
+        fit = gauss_newton_map(
+            coestimation_model, problem, model_kwargs=kwargs, init_values=start
+        )
         core, tor, pol = fit.values["core"], fit.values["toroidal"], fit.values["poloidal"]
         sv = np.asarray(lowes_spectrum(problem.field_at(core, epoch, 1), CORE_RADIUS_KM))
         w = coefficient_weights(L, "strong")

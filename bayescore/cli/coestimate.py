@@ -6,7 +6,7 @@ a user file of vector data (``--data``, CSV or netCDF in the long format of
 :mod:`bayescore.observations`), and infers
 
 * ``--map`` (default): the MAP by Gauss-Newton iterations from the paper's starting model
-  (:func:`bayescore.infer.starting_model`, :func:`~bayescore.infer.gauss_newton_map`);
+  (:func:`bayescore.models.starting_model`, :func:`bayescore.infer.gauss_newton_map`);
 * ``--laplace``: plus the Laplace approximation at the MAP (posterior standard deviations,
   a 90 % band on the spectra);
 * ``--nuts``: plus NUTS whitened by the Laplace approximation, with ArviZ diagnostics.
@@ -386,11 +386,9 @@ def _spectra_figure(spectra, title: str, band_label: str | None):
     return fig
 
 
-def _trace_figure(idata):
+def _trace_figure(idata, units: dict):
     import arviz as az
     import matplotlib
-
-    from bayescore.models.coestimation import FLOW_SITES
 
     matplotlib.use("Agg", force=False)
     posterior = idata.posterior
@@ -411,7 +409,7 @@ def _trace_figure(idata):
         )
     axes = np.atleast_2d(axes)
     for density, trace in axes:
-        unit = "km/yr" if density.get_title().split("\n")[0] in FLOW_SITES else "nT"
+        unit = units.get(density.get_title().split("\n")[0], "")
         density.set_xlabel(f"value [{unit}]")
         density.set_ylabel("density")
         trace.set_xlabel("draw")
@@ -425,32 +423,19 @@ def _trace_figure(idata):
 def _labelled_estimate(problem, gn, laplace, spectra, tables: dict, usn, attrs: dict):
     import xarray as xr
 
-    coords = problem.coords()
-    dims = problem.dims()
-    units = {
-        "core": "nT",
-        "static": "nT",
-        "external": "nT",
-        "bias": "nT",
-        "toroidal": "km/yr",
-        "poloidal": "km/yr",
-    }
-    data_vars = {}
-    for name, value in gn.values.items():
-        data_vars[name] = (dims[name], value, {"units": units[name], "long_name": f"MAP {name}"})
+    labels = problem.site_labels()
+    estimate = gn.to_xarray(**labels)
+    for name in gn.values:
+        estimate[name].attrs["long_name"] = f"MAP {name}"
+    data_vars = {name: estimate[name] for name in gn.values}
     if laplace is not None:
-        for name, value in laplace.site_sd().items():
-            data_vars[f"{name}_sd"] = (
-                dims[name],
-                value,
-                {"units": units[name], "long_name": f"Laplace posterior sd of {name}"},
-            )
+        sd = laplace.to_xarray(**labels)
+        for name in laplace.site_sd():
+            data_vars[f"{name}_sd"] = sd[f"{name}_sd"]
+            data_vars[f"{name}_sd"].attrs["long_name"] = f"Laplace posterior sd of {name}"
     if usn is not None:
-        data_vars["usn_core"] = (
-            dims["core"],
-            usn.values["core"],
-            {"units": "nT", "long_name": "core block of the USN (field-only) model"},
-        )
+        data_vars["usn_core"] = usn.to_xarray(**labels)["core"]
+        data_vars["usn_core"].attrs["long_name"] = "core block of the USN (field-only) model"
     epoch = spectra.attrs["epoch"]
     for kind, derivative, unit in (("sv", 1, "nT/yr"), ("sa", 2, "nT/yr^2")):
         data_vars[f"{kind}_at_epoch"] = (
@@ -458,7 +443,7 @@ def _labelled_estimate(problem, gn, laplace, spectra, tables: dict, usn, attrs: 
             np.asarray(problem.field_at(gn.values["core"], epoch, derivative)),
             {"units": unit, "long_name": f"MAP {kind.upper()} at the epoch (r = a)"},
         )
-    ds = xr.Dataset(data_vars, coords={k: v for k, v in coords.items()})
+    ds = xr.Dataset(data_vars, coords=dict(labels["coords"]))
     misfit = xr.concat(
         [table.expand_dims(model=[label]) for label, table in tables.items()], dim="model"
     )
@@ -481,17 +466,21 @@ def run(args: argparse.Namespace) -> int:
     from bayescore.atomic import atomic_path, save_figure, write_json
     from bayescore.fields import degree_correlation
     from bayescore.infer import (
-        coestimation_diagnostics,
         gauss_newton_map,
         laplace_from_gauss_newton,
-        misfit_table,
         run_nuts,
         sampling_diagnostics,
         save_inference_data,
+    )
+    from bayescore.models import (
+        DEFAULT_DAMPINGS,
+        build_problem,
+        coestimation_diagnostics,
+        coestimation_model,
+        frozen_flux_ratio,
+        misfit_table,
         starting_model,
     )
-    from bayescore.models import DEFAULT_DAMPINGS, build_problem, coestimation_model
-    from bayescore.models.coestimation import frozen_flux_ratio
     from bayescore.observations import read_vector_data
 
     if args.n_time < 2:
@@ -551,8 +540,8 @@ def run(args: argparse.Namespace) -> int:
     gn = gauss_newton_map(
         coestimation_model,
         problem,
-        dampings,
-        init=init,
+        model_kwargs=dampings,
+        init_values=init,
         max_iterations=max_iterations,
         progress_bar=not args.quiet,
     )
@@ -574,8 +563,7 @@ def run(args: argparse.Namespace) -> int:
             num_chains=args.chains,
             seed=args.seed,
             progress_bar=show_progress(args),
-            coords=problem.coords(),
-            dims=problem.dims(),
+            **problem.site_labels(),
         )
         wall["nuts_s"] = nuts.wall_time_s
 
@@ -699,7 +687,7 @@ def run(args: argparse.Namespace) -> int:
         nuts.inference_data.posterior.attrs.update(settings)
         save_inference_data(nuts.inference_data, out / "posterior.nc")
         outputs["posterior"] = str(out / "posterior.nc")
-        trace = _trace_figure(nuts.inference_data)
+        trace = _trace_figure(nuts.inference_data, problem.units())
         save_figure(trace, out / "nuts_trace.png")
         outputs["figures"].append(str(out / "nuts_trace.png"))
     import matplotlib.pyplot as plt

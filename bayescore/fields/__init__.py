@@ -8,12 +8,14 @@ r in km, colatitude theta and longitude phi in radians, time in decimal years.
 * :func:`lowes_spectrum`, :func:`dipole_moment`: power per degree and dipole moment;
 * :class:`FieldModel`: time-dependent model (B-splines in time) with ``coeffs``, ``sv``,
   ``sa``, ``spectrum`` and ``to_xarray``;
+* :func:`external_dipole_field`: the external degree-1 (uniform) field;
 * :func:`igrf`, :func:`load_shc`, :func:`load_igrf_table` (IGRF classic columns),
   :func:`load_bspline_model` with :func:`load_gufm1` and :func:`load_covobs`: readers;
 * :func:`to_shmagcoeffs`, :func:`from_shmagcoeffs`: to and from ``pyshtools.SHMagCoeffs``;
   :func:`radial_field_grid`, :func:`cmb_radial_field_grids`: global grids of B_r (and SV).
 """
 
+from bayescore.fields.external import external_dipole_field
 from bayescore.fields.model import FieldModel
 from bayescore.fields.readers import (
     igrf,
@@ -40,6 +42,7 @@ __all__ = [
     "to_shmagcoeffs",
     "design_matrix",
     "dipole_moment",
+    "external_dipole_field",
     "igrf",
     "load_bspline_model",
     "load_covobs",

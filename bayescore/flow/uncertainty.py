@@ -34,6 +34,7 @@ import xarray as xr
 from bayescore.constants import CORE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
 from bayescore.flow.velocity import check_flow_coefficients, velocity
+from bayescore.timebasis import TimeBasis
 
 __all__ = [
     "DEFAULT_QUANTILES",
@@ -161,8 +162,6 @@ def flow_samples_at(samples, epoch: float, problem):
     KeyError
         If a flow site is missing.
     """
-    from bayescore.models.parametrisation import TimeBasis
-
     basis = getattr(problem, "flow_time_basis", problem)
     if not isinstance(basis, TimeBasis):
         raise TypeError(

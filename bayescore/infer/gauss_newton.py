@@ -4,22 +4,43 @@ Lesur et al. (2010, eq. 20) minimise their objective by linearising the frozen-f
 residual ``r_i = gdot_i - A(g_i) u_i`` around the current (g_k, u_k) and solving the
 resulting linear least-squares problem for (dg, du), with the data misfit (linear in g)
 and the flow norms (quadratic) kept exact. That is the Gauss-Newton method on the joint
-objective, which here is the negative log posterior ``U`` of a bayescore NumPyro model
-(:func:`bayescore.models.coestimation_model`, :func:`~bayescore.models.usn_model`):
+objective, which here is the negative log posterior ``U`` of a NumPyro model with
+real-valued sites (e.g. :func:`bayescore.models.coestimation_model`,
+:func:`~bayescore.models.usn_model`):
 
 * the gradient of ``U`` is computed by automatic differentiation of NumPyro's potential
   energy, so the fixed point is exactly the model's MAP;
 * the curvature is the Gauss-Newton matrix: the exact precision of every Gaussian prior
-  site, the data's normal equations (Gaussian likelihood; for the Laplace and Student-t
-  likelihoods the iteratively reweighted least-squares weights, as the paper's L1 fits),
-  and ``2 lambda_1 sum_i w_i J_i^T W J_i`` for the frozen-flux factor (from
-  :meth:`bayescore.models.CoestimationProblem.frozen_flux_gauss_newton`).
+  site (a prior distribution with a ``dense_precision()`` method provides its own), plus
+  the Gauss-Newton blocks of every factor site that carries ``infer["bayescore"]``
+  metadata (:func:`bayescore.models.factor`, e.g. ``kind="frozen_flux", scale=...``).
+
+The driver knows no model: the blocks of the factors come from hooks of the model's first
+positional argument (the *problem*):
+
+``problem.gauss_newton_precompute(values, kinds)``
+    Host-side (not traced), once per iteration: whatever the curvature needs that cannot
+    be traced, e.g. the data's normal matrix, iteratively reweighted for robust
+    likelihoods (as the paper's L1 fits). ``values`` holds the site values (sampled and
+    fixed), ``kinds`` the factors' kinds.
+``problem.gauss_newton_blocks(kind, values, precomputed, **metadata)``
+    Traced: ``{(site_a, site_b): block}``, the Gauss-Newton Hessian of the factor's
+    negative log; blocks of sites that are not sampled are dropped.
+``problem.convergence_sites`` (optional)
+    Sites whose relative change between iterations must fall below ``tolerance``.
+``problem.gauss_newton_monitor(values)`` (optional)
+    Extra per-iteration numbers for the history (e.g. rho).
+
+:class:`bayescore.models.CoestimationProblem` provides them (the data normal matrix and
+``2 lambda_1 sum_i w_i J_i^T W J_i`` for the frozen-flux factor, Lesur et al. 2010, Earth
+Planets Space 62, 503, eq. 20).
 
 A step ``(H + mu diag(H)) delta = -grad U`` is accepted when it lowers ``U``; otherwise the
 Levenberg-Marquardt damping ``mu`` grows tenfold and the step is retried (``mu`` starts at
 0, a pure Gauss-Newton step as in the paper, and shrinks after accepted steps). The
-iteration stops when two successive flows differ by less than ``tolerance`` (relative
-change of the flow coefficients, the paper's criterion) and the predicted decrease
+iteration stops when two successive values of the convergence sites differ by less than
+``tolerance`` (relative change; the flow coefficients for the co-estimation, the
+paper's criterion) and the predicted decrease
 ``1/2 delta^T H delta`` is below ``decrement_tolerance`` (the step is then far below one
 posterior standard deviation). All step functions are jit-compiled once (per model,
 site layout and array shapes: a second call with other dampings reuses them).
@@ -28,9 +49,8 @@ With the Laplace (L1) likelihood the reweighted steps converge only linearly, as
 paper's L1 fits (up to 60 iterations): raise ``max_iterations`` or loosen
 ``decrement_tolerance`` there; ``converged`` and the history tell how far it got.
 
-:func:`starting_model` builds the paper's start: the USN field (one Gauss-Newton step: the
-USN model is linear-Gaussian) and the flow inverted from its SV (the co-estimation model
-with the field held fixed: linear in the flow), and fixes Lesur's SV weights there.
+The co-estimation's starting point (the USN field and the flow inverted from its SV) is
+:func:`bayescore.models.starting_model`.
 """
 
 from __future__ import annotations
@@ -46,18 +66,21 @@ import numpyro.distributions as dist
 from numpyro import handlers
 from numpyro.distributions import constraints
 
+from bayescore.errors import ModelConfigError
+from bayescore.infer.inference_data import PointEstimateViews
+from bayescore.infer.layout import BlockLayout
 from bayescore.infer.optimise import join_model_kwargs, model_potential, split_model_kwargs
-from bayescore.models.coestimation import FIELD_SITES, CoestimationProblem, coestimation_model
-from bayescore.models.parametrisation import BlockLayout, TimeBlockGaussian
-from bayescore.models.usn import usn_model
 from bayescore.progress import progress
 
-__all__ = ["GaussNewtonResult", "gauss_newton_map", "starting_model"]
+__all__ = ["GaussNewtonResult", "gauss_newton_map"]
 
 
 @dataclass(frozen=True)
-class GaussNewtonResult:
+class GaussNewtonResult(PointEstimateViews):
     """Result of :func:`gauss_newton_map`.
+
+    ``to_xarray(coords, dims, units)`` and ``to_inference_data(coords, dims, units)``
+    give the MAP labelled (:class:`~bayescore.infer.inference_data.PointEstimateViews`).
 
     Attributes
     ----------
@@ -73,8 +96,9 @@ class GaussNewtonResult:
         Negative log posterior density at the MAP.
     history : xarray.Dataset
         Per iteration: ``potential_energy``, ``decrement`` (predicted decrease),
-        ``flow_change`` (relative), ``lm_damping``, ``rejected_steps``, ``rho`` (when
-        the model has a flow).
+        ``relative_change`` (of the convergence sites; NaN without any),
+        ``lm_damping``, ``rejected_steps`` and the problem's monitored numbers (``rho``
+        for the co-estimation with a flow).
     converged : bool
     n_iterations : int
     wall_time_s : float
@@ -90,10 +114,19 @@ class GaussNewtonResult:
     n_iterations: int = 0
     wall_time_s: float = 0.0
 
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (``to_xarray``, ``to_inference_data``)."""
+        return {
+            "estimate": "MAP (Gauss-Newton)",
+            "potential_energy": float(self.potential_energy),
+            "converged": int(self.converged),
+            "n_iterations": int(self.n_iterations),
+        }
 
-def _trace(model, problem, kwargs, values):
+
+def _trace(model, model_args, kwargs, values):
     seeded = handlers.seed(handlers.substitute(model, data=values), 0)
-    return handlers.trace(seeded).get_trace(problem, **kwargs)
+    return handlers.trace(seeded).get_trace(*model_args, **kwargs)
 
 
 def _prior_precision(fn, value):
@@ -104,7 +137,7 @@ def _prior_precision(fn, value):
     if isinstance(base, dist.Normal):
         scale = jnp.broadcast_to(base.scale, jnp.shape(value))
         return jnp.diag(1.0 / scale.reshape(-1) ** 2)
-    if isinstance(fn, TimeBlockGaussian):
+    if hasattr(fn, "dense_precision"):
         return fn.dense_precision()
     shape = jnp.shape(value)
     flat = jnp.reshape(value, -1)
@@ -128,34 +161,28 @@ def _factor_sites(trace) -> dict:
 
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
-def _value_and_grad(theta, problem, dynamic_kwargs, *, model, layout, static_kwargs):
+def _value_and_grad(theta, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
     return jax.value_and_grad(model_potential)(
-        theta, (problem,), dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs
+        theta, model_args, dynamic_kwargs, model=model, layout=layout, static_kwargs=static_kwargs
     )
 
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
-def _curvature(theta, problem, dynamic_kwargs, data_hessian, *, model, layout, static_kwargs):
+def _curvature(theta, model_args, dynamic_kwargs, precomputed, *, model, layout, static_kwargs):
     """Gauss-Newton matrix of the negative log posterior at theta."""
     kwargs = join_model_kwargs(dynamic_kwargs, static_kwargs)
     values = layout.unpack(theta)
-    trace = _trace(model, problem, kwargs, values)
+    trace = _trace(model, model_args, kwargs, values)
     hessian = jnp.zeros((layout.size, layout.size))
     for name, site in _sampled_sites(trace).items():
         sl = layout.slice(name)
         hessian = hessian.at[sl, sl].add(_prior_precision(site["fn"], site["value"]))
     all_values = {**(kwargs.get("fixed") or {}), **values}
+    problem = model_args[0]
     for meta in _factor_sites(trace).values():
-        if meta["kind"] == "data":
-            hessian = _add_blocks(hessian, layout, _field_blocks(problem, data_hessian))
-        elif meta["kind"] == "frozen_flux":
-            blocks = problem.frozen_flux_gauss_newton(
-                all_values["core"], all_values["toroidal"], all_values["poloidal"]
-            )
-            scale = 2.0 * meta["scale"]
-            hessian = _add_blocks(
-                hessian, layout, {key: scale * block for key, block in blocks.items()}
-            )
+        options = {key: value for key, value in meta.items() if key != "kind"}
+        blocks = problem.gauss_newton_blocks(meta["kind"], all_values, precomputed, **options)
+        hessian = _add_blocks(hessian, layout, blocks)
     return 0.5 * (hessian + hessian.T)
 
 
@@ -170,11 +197,6 @@ def _add_blocks(hessian, layout: BlockLayout, blocks: dict):
     return hessian
 
 
-@jax.jit
-def _irls_weights(data, x):
-    return data.irls_weights(x)
-
-
 def _is_real(support) -> bool:
     while hasattr(support, "base_constraint"):
         support = support.base_constraint
@@ -186,7 +208,7 @@ def _check_real_sites(trace) -> dict:
     sampled = _sampled_sites(trace)
     constrained = [name for name, site in sampled.items() if not _is_real(site["fn"].support)]
     if constrained:
-        raise ValueError(
+        raise ModelConfigError(
             f"Gauss-Newton needs fixed dampings and real-valued sites; the model samples "
             f"{constrained} (use bayescore.infer.map_lbfgs for models with hyperpriors)"
         )
@@ -196,47 +218,40 @@ def _check_real_sites(trace) -> dict:
 class _Objective:
     """Potential, gradient and Gauss-Newton matrix of a model with fixed dampings."""
 
-    def __init__(self, model, problem: CoestimationProblem, kwargs: dict, init: dict):
-        trace = _trace(model, problem, kwargs, init)
+    def __init__(self, model, model_args: tuple, kwargs: dict, init_values: dict):
+        trace = _trace(model, model_args, kwargs, init_values)
         sampled = _check_real_sites(trace)
         self.layout = BlockLayout.from_shapes({n: s["value"].shape for n, s in sampled.items()})
-        self.has_data = any(m["kind"] == "data" for m in _factor_sites(trace).values())
+        self.kinds = tuple(sorted({m["kind"] for m in _factor_sites(trace).values()}))
+        if self.kinds and not hasattr(model_args[0], "gauss_newton_blocks"):
+            raise ModelConfigError(
+                f"the model has factor sites of kinds {list(self.kinds)}: its first argument "
+                "must provide gauss_newton_precompute and gauss_newton_blocks"
+            )
         self.fixed = dict(kwargs.get("fixed") or {})
         self.dynamic, static = split_model_kwargs(kwargs)
         self.statics = {"model": model, "layout": self.layout, "static_kwargs": static}
 
-    def value_and_grad(self, theta, problem):
-        return _value_and_grad(theta, problem, self.dynamic, **self.statics)
+    def values(self, theta) -> dict:
+        """Site values (fixed and sampled) at theta."""
+        return {**self.fixed, **self.layout.unpack(theta)}
 
-    def data_hessian(self, theta, problem):
-        """Normal matrix of the data term at theta (constant for the Gaussian likelihood)."""
-        if not self.has_data:
+    def value_and_grad(self, theta, model_args):
+        return _value_and_grad(theta, model_args, self.dynamic, **self.statics)
+
+    def precompute(self, theta, model_args):
+        """Host-side part of the curvature (the problem's hook; nothing without factors)."""
+        if not self.kinds:
             return jnp.zeros((0, 0))
-        data = problem.data
-        if data.likelihood == "gaussian":
-            return data.hessian
-        values = {**self.fixed, **self.layout.unpack(theta)}
-        weights = _irls_weights(data, problem.field_vector(values))
-        hessian, _, _ = data.normal_equations(np.asarray(weights))
-        return hessian
+        return model_args[0].gauss_newton_precompute(self.values(theta), self.kinds)
 
-    def curvature(self, theta, problem):
+    def curvature(self, theta, model_args):
         return _curvature(
-            theta, problem, self.dynamic, self.data_hessian(theta, problem), **self.statics
+            theta, model_args, self.dynamic, self.precompute(theta, model_args), **self.statics
         )
 
     def solve(self, hessian, gradient, mu):
         return _damped_solve(hessian, gradient, mu)
-
-
-def _field_blocks(problem, data_hessian) -> dict:
-    layout = problem.data.layout
-    names = layout.names
-    blocks = {}
-    for i, a in enumerate(names):
-        for b in names[i:]:
-            blocks[(a, b)] = data_hessian[layout.slice(a), layout.slice(b)]
-    return blocks
 
 
 @jax.jit
@@ -250,8 +265,8 @@ def _damped_solve(hessian, gradient, mu):
     return step, ok
 
 
-def _flow_vector(layout: BlockLayout, theta):
-    names = [n for n in ("poloidal", "toroidal") if n in layout.names]
+def _monitored_vector(layout: BlockLayout, theta, names):
+    names = [n for n in sorted(names) if n in layout.names]
     if not names:
         return None
     return np.concatenate([np.asarray(theta)[layout.slice(n)] for n in names])
@@ -259,34 +274,39 @@ def _flow_vector(layout: BlockLayout, theta):
 
 def gauss_newton_map(
     model,
-    problem: CoestimationProblem,
+    *model_args,
     model_kwargs: dict | None = None,
-    *,
-    init: dict | None = None,
+    init_values: dict | None = None,
     max_iterations: int = 50,
     tolerance: float = 1e-6,
     decrement_tolerance: float = 1e-8,
     max_rejections: int = 30,
     progress_bar: bool = False,
 ) -> GaussNewtonResult:
-    """MAP of a bayescore model by Gauss-Newton / Levenberg-Marquardt iterations.
+    """MAP of a NumPyro model by Gauss-Newton / Levenberg-Marquardt iterations.
 
     Parameters
     ----------
     model : callable
-        :func:`bayescore.models.coestimation_model` or :func:`~bayescore.models.usn_model`
-        (or a model built from the same sites and factors).
-    problem : CoestimationProblem
+        NumPyro model with real-valued sites, e.g.
+        :func:`bayescore.models.coestimation_model` or :func:`~bayescore.models.usn_model`.
+        Factor sites with ``infer["bayescore"]`` metadata need the hooks of the module
+        notes on the first positional argument.
+    *model_args
+        Positional arguments of the model (e.g. a
+        :class:`bayescore.models.CoestimationProblem`), traced.
     model_kwargs : dict, optional
         Keyword arguments of the model (fixed dampings, ``fixed`` sites). Hyperpriors are
         not supported here (use :func:`bayescore.infer.map_lbfgs`).
-    init : dict, optional
+    init_values : dict, optional
         Starting values of the sampled sites; missing ones start at zero. For the
-        co-estimation use :func:`starting_model` (far starts diverge, as in the paper).
+        co-estimation use :func:`bayescore.models.starting_model` (far starts diverge,
+        as in the paper). The iterations are deterministic (no seed).
     max_iterations : int, default 50
     tolerance : float, default 1e-6
-        Relative change of the flow coefficients between two iterations below which the
-        flow counts as converged (the paper's criterion).
+        Relative change of the convergence sites (the flow coefficients of the
+        co-estimation: the paper's criterion) between two iterations below which they
+        count as converged.
     decrement_tolerance : float, default 1e-8
         Largest predicted decrease ``1/2 delta^T H delta`` of the negative log posterior
         at convergence (dimensionless: a step of about 1e-4 posterior standard deviation).
@@ -298,39 +318,50 @@ def gauss_newton_map(
     Returns
     -------
     GaussNewtonResult
+
+    Raises
+    ------
+    ModelConfigError
+        Sites that are not real-valued (hyperpriors), or factor sites without hooks.
+    RuntimeError
+        No step lowers the objective after ``max_rejections`` increases of the damping.
     """
     import xarray as xr
 
     start_time = time.perf_counter()
     kwargs = dict(model_kwargs or {})
-    init = dict(init or {})
+    init_values = dict(init_values or {})
     # discover the sites (zeros for missing ones) with a first trace
-    probe = _trace(model, problem, kwargs, init)
+    probe = _trace(model, model_args, kwargs, init_values)
     shapes = {n: s["value"].shape for n, s in _check_real_sites(probe).items()}
     start = {
-        n: jnp.asarray(init.get(n, jnp.zeros(shape)), dtype=float) for n, shape in shapes.items()
+        n: jnp.asarray(init_values.get(n, jnp.zeros(shape)), dtype=float)
+        for n, shape in shapes.items()
     }
-    objective = _Objective(model, problem, kwargs, start)
+    objective = _Objective(model, model_args, kwargs, start)
     layout = objective.layout
+    problem = model_args[0] if model_args else None
+    monitored_sites = tuple(getattr(problem, "convergence_sites", ()))
+    monitor = getattr(problem, "gauss_newton_monitor", None)
     theta = layout.pack(start)
-    value, gradient = objective.value_and_grad(theta, problem)
+    value, gradient = objective.value_and_grad(theta, model_args)
     mu = 0.0
     records = []
     converged = False
-    flow_old = _flow_vector(layout, theta)
-    has_flow = flow_old is not None
+    old = _monitored_vector(layout, theta, monitored_sites)
+    has_monitored = old is not None
     iterations = progress(range(max_iterations), desc="Gauss-Newton", enabled=progress_bar)
     n_done = 0
     hessian = None
     for _ in iterations:
         n_done += 1
-        hessian = objective.curvature(theta, problem)
+        hessian = objective.curvature(theta, model_args)
         rejected = 0
         while True:
             step, ok = objective.solve(hessian, gradient, mu)
             if bool(ok):
                 candidate = theta + step
-                new_value, new_gradient = objective.value_and_grad(candidate, problem)
+                new_value, new_gradient = objective.value_and_grad(candidate, model_args)
                 lower = float(new_value) <= float(value) + 1e-12 * abs(float(value))
                 # at the optimum to rounding a step may not lower U measurably: accept it
                 negligible = mu == 0.0 and float(-0.5 * gradient @ step) < decrement_tolerance
@@ -346,30 +377,27 @@ def gauss_newton_map(
         decrement = float(-0.5 * gradient @ step)
         theta, value, gradient = candidate, new_value, new_gradient
         mu = 0.0 if mu <= 1e-9 else mu / 10.0
-        flow_new = _flow_vector(layout, theta)
-        if has_flow:
-            norm = max(float(np.linalg.norm(flow_new)), 1e-300)
-            flow_change = float(np.linalg.norm(flow_new - flow_old)) / norm
-            flow_old = flow_new
+        if has_monitored:
+            new = _monitored_vector(layout, theta, monitored_sites)
+            norm = max(float(np.linalg.norm(new)), 1e-300)
+            change = float(np.linalg.norm(new - old)) / norm
+            old = new
         else:
-            flow_change = 0.0
+            change = 0.0
         record = {
             "potential_energy": float(value),
             "decrement": decrement,
-            "flow_change": flow_change if has_flow else np.nan,
+            "relative_change": change if has_monitored else np.nan,
             "lm_damping": mu,
             "rejected_steps": rejected,
         }
-        if has_flow and problem.sv_weights is not None:
-            values = {**objective.fixed, **layout.unpack(theta)}
-            record["rho"] = float(
-                _rho(problem, values["core"], values["toroidal"], values["poloidal"])
-            )
+        if monitor is not None:
+            record.update(monitor(objective.values(theta)))
         records.append(record)
-        if decrement < decrement_tolerance and flow_change < tolerance:
+        if decrement < decrement_tolerance and change < tolerance:
             converged = True
             break
-    hessian = objective.curvature(theta, problem)
+    hessian = objective.curvature(theta, model_args)
     history = xr.Dataset(
         {
             key: ("iteration", np.array([r.get(key, np.nan) for r in records], dtype=float))
@@ -390,54 +418,3 @@ def gauss_newton_map(
         n_iterations=n_done,
         wall_time_s=time.perf_counter() - start_time,
     )
-
-
-@jax.jit
-def _rho(problem, core, toroidal, poloidal):
-    return problem.frozen_flux_misfit(core, toroidal, poloidal) / problem.frozen_flux_misfit(
-        core, jnp.zeros_like(toroidal), jnp.zeros_like(poloidal)
-    )
-
-
-def starting_model(
-    problem: CoestimationProblem,
-    coestimation_kwargs: dict | None = None,
-    usn_kwargs: dict | None = None,
-    *,
-    truncation_variance: float = 0.5,
-    representation_scale: float = 1.0,
-    sv_weight_scheme: str = "lesur",
-):
-    """The paper's starting point: the USN field and the flow inverted from its SV.
-
-    Parameters
-    ----------
-    problem : CoestimationProblem
-        With a flow; its SV weights are (re)set from the USN field.
-    coestimation_kwargs : dict, optional
-        Dampings of :func:`bayescore.models.coestimation_model` (fixed values).
-    usn_kwargs : dict, optional
-        Dampings of :func:`bayescore.models.usn_model`.
-    truncation_variance, representation_scale : float
-        Lesur weights (:meth:`CoestimationProblem.with_lesur_weights`).
-    sv_weight_scheme : {"lesur", "uniform", "cmb"}
-
-    Returns
-    -------
-    problem : CoestimationProblem
-        A copy with the SV weights fixed from the USN model.
-    init : dict
-        Starting values of all sites (USN field, inverted flow).
-    usn : GaussNewtonResult
-        The USN fit.
-    """
-    usn = gauss_newton_map(usn_model, problem, usn_kwargs)
-    problem = problem.with_lesur_weights(
-        usn.values["core"], truncation_variance, representation_scale, sv_weight_scheme
-    )
-    field_values = {k: v for k, v in usn.values.items() if k in FIELD_SITES}
-    kwargs = dict(coestimation_kwargs or {})
-    kwargs["fixed"] = {**field_values, **(kwargs.get("fixed") or {})}
-    flow = gauss_newton_map(coestimation_model, problem, kwargs)
-    init = {**field_values, **flow.values}
-    return problem, init, usn

@@ -9,9 +9,9 @@
 * :func:`sampling_diagnostics`: split r_hat (rank-normalised), bulk and tail ESS (ArviZ),
   divergences and the Bayesian fraction of missing information (BFMI, per chain:
   ``sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean E)^2``), with ESS per second.
-* :func:`coestimation_diagnostics`: the Lesur frozen-flux ratio rho (eq. 31) per draw and
-  the data misfit (mean, rms, chi2 per datum) per source and component at the posterior
-  mean.
+* :func:`labelled_dataset`: site values (an estimate, or draws with leading dimensions)
+  as an :class:`xarray.Dataset` with named dimensions, coordinates and ``units``; the
+  results of the drivers use it for their ``to_xarray``.
 * :func:`save_inference_data`: netCDF written atomically.
 """
 
@@ -23,45 +23,149 @@ import numpy as np
 import xarray as xr
 
 from bayescore.atomic import atomic_path
+from bayescore.errors import CoefficientShapeError
 
 __all__ = [
+    "PointEstimateViews",
     "bfmi",
-    "coestimation_diagnostics",
-    "misfit_table",
+    "labelled_dataset",
     "sampling_diagnostics",
     "save_inference_data",
     "to_inference_data",
 ]
 
 
-def _dataset(values: dict, coords: dict | None, dims: dict | None, attrs: dict | None):
+def labelled_dataset(
+    values: dict,
+    *,
+    coords: dict | None = None,
+    dims: dict | None = None,
+    units: dict | None = None,
+    attrs: dict | None = None,
+    leading_dims: tuple[str, ...] = (),
+) -> xr.Dataset:
+    """Site values as an :class:`xarray.Dataset` with named dimensions and units.
+
+    Parameters
+    ----------
+    values : dict of str to array_like
+        One array per site, with the ``leading_dims`` first.
+    coords : dict, optional
+        Labels per dimension name (used where the sizes match).
+    dims : dict, optional
+        Dimension names per site, without the leading ones; a site without them (or with
+        a wrong number) gets ``<site>_dim_<i>``.
+    units : dict, optional
+        ``units`` attribute per site.
+    attrs : dict, optional
+        Attributes of the dataset.
+    leading_dims : tuple of str, default ()
+        Names of the leading dimensions (e.g. ``("chain", "draw")``); they get integer
+        coordinates.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    CoefficientShapeError
+        A site with fewer dimensions than ``leading_dims``, or a coordinate whose length
+        differs from the site's size along that dimension.
+    """
     coords = dict(coords or {})
     dims = dict(dims or {})
+    units = dict(units or {})
+    n_lead = len(leading_dims)
     variables = {}
     used = {}
     for name, array in values.items():
         array = np.asarray(array)
-        if array.ndim < 2:
-            raise ValueError(
-                f"{name!r} must have leading (chain, draw) dimensions, got {array.shape}"
+        if array.ndim < n_lead:
+            raise CoefficientShapeError(
+                f"{name!r} must have leading {tuple(leading_dims)} dimensions, got {array.shape}"
             )
         names = list(dims.get(name, []))
-        extra = array.ndim - 2
+        extra = array.ndim - n_lead
         if len(names) != extra:
             names = [f"{name}_dim_{i}" for i in range(extra)]
-        for dim, size in zip(names, array.shape[2:], strict=True):
+        for dim, size in zip(names, array.shape[n_lead:], strict=True):
             if dim in coords and len(coords[dim]) == size:
                 used[dim] = coords[dim]
             elif dim in coords:
-                raise ValueError(
+                raise CoefficientShapeError(
                     f"coordinate {dim!r} has {len(coords[dim])} labels but {name!r} has "
                     f"{size} entries along it"
                 )
-        variables[name] = (["chain", "draw", *names], array)
-    first = next(iter(values.values()))
-    used["chain"] = np.arange(np.shape(first)[0])
-    used["draw"] = np.arange(np.shape(first)[1])
+        attributes = {"units": units[name]} if name in units else {}
+        variables[name] = ([*leading_dims, *names], array, attributes)
+    if values and n_lead:
+        first = np.shape(next(iter(values.values())))
+        for i, dim in enumerate(leading_dims):
+            used[dim] = np.arange(first[i])
     return xr.Dataset(variables, coords=used, attrs=dict(attrs or {}))
+
+
+class PointEstimateViews:
+    """Labelled views of a point estimate held as ``values`` (a dict of site arrays).
+
+    Mixed into the MAP results (:class:`bayescore.infer.GaussNewtonResult`,
+    :class:`~bayescore.infer.MAPResult`); a subclass gives :meth:`estimate_attrs`.
+    """
+
+    values: dict
+
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (what the estimate is, convergence)."""
+        return {}
+
+    def to_xarray(self, coords=None, dims=None, units=None) -> xr.Dataset:
+        """The estimate as an :class:`xarray.Dataset`, one variable per site.
+
+        Parameters
+        ----------
+        coords : dict, optional
+            Labels per dimension name (e.g. ``core_coeff = g_1_0, g_1_1, ...``).
+        dims : dict, optional
+            Dimension names per site (sites without them get ``<site>_dim_<i>``, none
+            for scalars such as dampings).
+        units : dict, optional
+            ``units`` attribute per site. For a co-estimation problem pass
+            ``**problem.site_labels()``.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return labelled_dataset(
+            self.values, coords=coords, dims=dims, units=units, attrs=self.estimate_attrs()
+        )
+
+    def to_inference_data(self, coords=None, dims=None, units=None):
+        """The estimate as ArviZ InferenceData: a posterior of one chain and one draw.
+
+        Parameters
+        ----------
+        coords, dims, units : dict, optional
+            As :meth:`to_xarray`.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        return to_inference_data(
+            {name: np.asarray(value)[None, None] for name, value in self.values.items()},
+            coords=coords,
+            dims=dims,
+            units=units,
+            attrs=self.estimate_attrs(),
+        )
+
+
+def _dataset(values: dict, coords, dims, attrs, units=None) -> xr.Dataset:
+    return labelled_dataset(
+        values, coords=coords, dims=dims, units=units, attrs=attrs, leading_dims=("chain", "draw")
+    )
 
 
 def to_inference_data(
@@ -71,6 +175,7 @@ def to_inference_data(
     coords: dict | None = None,
     dims: dict | None = None,
     attrs: dict | None = None,
+    units: dict | None = None,
 ):
     """Posterior draws as ArviZ InferenceData with labelled dimensions.
 
@@ -87,6 +192,8 @@ def to_inference_data(
         Dimension names per variable (without chain and draw).
     attrs : dict, optional
         Attributes of the groups.
+    units : dict, optional
+        ``units`` attribute per posterior variable.
 
     Returns
     -------
@@ -94,7 +201,7 @@ def to_inference_data(
     """
     import arviz as az
 
-    groups = {"posterior": _dataset(samples, coords, dims, attrs)}
+    groups = {"posterior": _dataset(samples, coords, dims, attrs, units)}
     if sample_stats:
         groups["sample_stats"] = _dataset(sample_stats, None, None, attrs)
     if hasattr(az, "InferenceData"):
@@ -182,81 +289,6 @@ def sampling_diagnostics(idata, var_names=None, wall_time_s: float | None = None
         out["divergences"] = int(np.sum(stats["diverging"].values))
     if stats is not None and "energy" in stats:
         out["bfmi"] = bfmi(stats["energy"].values)
-    return out
-
-
-def misfit_table(problem, values: dict) -> xr.Dataset:
-    """Data misfit of a field model per source and component (paper Table 1 style).
-
-    Parameters
-    ----------
-    problem : bayescore.models.CoestimationProblem
-    values : dict
-        Field site values (``core`` and the optional blocks).
-
-    Returns
-    -------
-    xarray.Dataset
-        Variables ``n``, ``mean`` (nT), ``rms`` (nT) and ``chi2_per_datum`` over
-        ``group`` labels ``"satellite B_r"``, ..., ``"all"``.
-    """
-    stats = problem.data.residual_statistics(problem.field_vector(values))
-    labels = [f"{s} {c}" if s != "all" else "all" for s, c in stats]
-    return xr.Dataset(
-        {
-            key: ("group", np.array([v[key] for v in stats.values()]), {"units": unit})
-            for key, unit in (("n", "1"), ("mean", "nT"), ("rms", "nT"), ("chi2_per_datum", "1"))
-        },
-        coords={"group": labels},
-    )
-
-
-def coestimation_diagnostics(idata, problem, max_draws: int | None = None) -> dict:
-    """Frozen-flux ratio rho per draw and data misfit at the posterior mean.
-
-    Parameters
-    ----------
-    idata : arviz.InferenceData
-        Posterior of :func:`bayescore.models.coestimation_model` (or of the USN model:
-        then rho is omitted).
-    problem : bayescore.models.CoestimationProblem
-        With SV weights set (for rho).
-    max_draws : int, optional
-        Evaluate rho on at most this many draws (evenly thinned).
-
-    Returns
-    -------
-    dict
-        ``rho`` (array (chain, draw), draws thinned to ``max_draws``), ``rho_median``,
-        ``rho_max`` (when the posterior holds core and flow), ``misfit``
-        (:func:`misfit_table` at the posterior mean, when it holds every field block).
-    """
-    from bayescore.models.coestimation import frozen_flux_ratio
-
-    posterior = _group(idata, "posterior")
-    out = {}
-    names = set(posterior.data_vars)
-    if {"core", "toroidal", "poloidal"} <= names and problem.sv_weights is not None:
-        draws = slice(None)
-        n_total = posterior.sizes["chain"] * posterior.sizes["draw"]
-        if max_draws is not None and n_total > max_draws:
-            draws = slice(None, None, int(np.ceil(n_total / max_draws)))
-        rho = np.asarray(
-            frozen_flux_ratio(
-                problem,
-                posterior["core"].values[:, draws],
-                posterior["toroidal"].values[:, draws],
-                posterior["poloidal"].values[:, draws],
-            )
-        )
-        out.update({"rho": rho, "rho_median": float(np.median(rho)), "rho_max": float(np.max(rho))})
-    mean_values = {
-        name: posterior[name].values.mean(axis=(0, 1))
-        for name in problem.field_sites
-        if name in posterior
-    }
-    if set(mean_values) == set(problem.field_sites):
-        out["misfit"] = misfit_table(problem, mean_values)
     return out
 
 

@@ -22,13 +22,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayescore.errors import ModelConfigError, NotAModeError
+from bayescore.infer.inference_data import labelled_dataset, to_inference_data
+from bayescore.infer.layout import BlockLayout
 from bayescore.infer.optimise import (
     model_constrain,
     model_hessian,
     split_model_kwargs,
     unconstrained_init,
 )
-from bayescore.models.parametrisation import BlockLayout
 
 __all__ = ["LaplaceResult", "laplace_approximation", "laplace_from_gauss_newton"]
 
@@ -101,6 +103,7 @@ class LaplaceResult:
         ----------
         num_samples : int
         seed : int, default 0
+            Seed of the standard normal draws (``jax.random.PRNGKey(seed)``).
 
         Returns
         -------
@@ -110,13 +113,72 @@ class LaplaceResult:
         flat = jnp.asarray(self.mean) + z @ jnp.asarray(self.scale).T
         return self.constrain(flat)
 
+    def to_xarray(self, coords=None, dims=None, units=None):
+        """The MAP and the marginal standard deviations as an :class:`xarray.Dataset`.
+
+        Parameters
+        ----------
+        coords : dict, optional
+            Labels per dimension name.
+        dims : dict, optional
+            Dimension names per site.
+        units : dict, optional
+            ``units`` attribute per site. For a co-estimation problem pass
+            ``**problem.site_labels()``.
+
+        Returns
+        -------
+        xarray.Dataset
+            One variable per site (the MAP, :attr:`values`) and ``<site>_sd`` (the
+            Laplace posterior standard deviation, unconstrained space: the same as the
+            constrained one for real-valued sites).
+        """
+        units = dict(units or {})
+        dims = dict(dims or {})
+        sd = {f"{name}_sd": value for name, value in self.site_sd().items()}
+        return labelled_dataset(
+            {**self.values, **sd},
+            coords=coords,
+            dims={**dims, **{f"{name}_sd": dims[name] for name in self.site_sd() if name in dims}},
+            units={**units, **{f"{n}_sd": units[n] for n in self.site_sd() if n in units}},
+            attrs={"estimate": "Laplace approximation at the MAP"},
+        )
+
+    def to_inference_data(
+        self, num_samples: int = 1000, seed: int = 0, coords=None, dims=None, units=None
+    ):
+        """Draws of the approximation as ArviZ InferenceData (one chain).
+
+        Parameters
+        ----------
+        num_samples : int, default 1000
+            Number of draws.
+        seed : int, default 0
+            Seed of the draws (:meth:`sample`).
+        coords, dims, units : dict, optional
+            As :meth:`to_xarray`.
+
+        Returns
+        -------
+        arviz.InferenceData
+            Posterior of shape (1 chain, ``num_samples`` draws, ...).
+        """
+        draws = self.sample(num_samples, seed=seed)
+        return to_inference_data(
+            {name: value[None] for name, value in draws.items()},
+            coords=coords,
+            dims=dims,
+            units=units,
+            attrs={"estimate": "Laplace approximation draws", "seed": int(seed)},
+        )
+
 
 def _factorise(precision) -> np.ndarray:
     precision = jnp.asarray(precision, dtype=float)
     precision = 0.5 * (precision + precision.T)
     chol = jnp.linalg.cholesky(precision)
     if not bool(jnp.all(jnp.isfinite(chol))):
-        raise ValueError(
+        raise NotAModeError(
             "the Hessian at the MAP is not positive definite: the point is not a local "
             "maximum of the posterior (optimisation not converged?)"
         )
@@ -143,7 +205,9 @@ def laplace_approximation(
     model_kwargs : dict, optional
         Its keyword arguments.
     map_values : dict
-        The MAP in the constrained space (e.g. ``MAPResult.values``), all latent sites.
+        The MAP in the constrained space (e.g. ``MAPResult.values``), all latent sites:
+        the point of the approximation, not a starting value (the drivers' starting
+        values are ``init_values``). The function is deterministic (no seed).
     hessian : "exact" or array_like, default "exact"
         ``"exact"``: the Hessian of the potential energy by automatic differentiation;
         or a precision matrix in NumPyro's flat unconstrained order.
@@ -151,18 +215,25 @@ def laplace_approximation(
     Returns
     -------
     LaplaceResult
+
+    Raises
+    ------
+    NotAModeError
+        The Hessian at ``map_values`` is not positive definite.
+    ModelConfigError
+        A bad ``hessian`` argument.
     """
     mean, layout = unconstrained_init(model, model_args, model_kwargs, map_values)
     dynamic, static = split_model_kwargs(model_kwargs)
     statics = {"model": model, "layout": layout, "static_kwargs": static}
     if isinstance(hessian, str):
         if hessian != "exact":
-            raise ValueError(f"hessian must be 'exact' or a matrix, got {hessian!r}")
+            raise ModelConfigError(f"hessian must be 'exact' or a matrix, got {hessian!r}")
         precision = model_hessian(mean, model_args, dynamic, **statics)
     else:
         precision = jnp.asarray(hessian, dtype=float)
         if precision.shape != (mean.size, mean.size):
-            raise ValueError(
+            raise ModelConfigError(
                 f"hessian must have shape ({mean.size}, {mean.size}), got {precision.shape}"
             )
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -36,8 +37,12 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 from numpyro.infer import MCMC, NUTS, init_to_median, init_to_value
 
+from bayescore.errors import ModelConfigError
 from bayescore.infer.laplace import LaplaceResult
 from bayescore.infer.optimise import model_potential, split_model_kwargs, unconstrained_init
+
+if TYPE_CHECKING:
+    import arviz
 
 __all__ = ["NUTSResult", "default_chain_method", "run_nuts"]
 
@@ -68,8 +73,9 @@ class NUTSResult:
     chain_method : str
     whitened : bool
         Whether the sampler ran in Laplace-whitened coordinates.
-    inference_data : arviz.InferenceData or None
-        Labelled results (when coordinates were given or by default).
+    inference_data : arviz.InferenceData
+        Labelled draws (posterior and sample_stats groups; coordinates, dimension names
+        and units as given to :func:`run_nuts`).
     """
 
     samples: dict
@@ -80,7 +86,7 @@ class NUTSResult:
     num_samples: int
     chain_method: str
     whitened: bool
-    inference_data: object = field(default=None, repr=False)
+    inference_data: arviz.InferenceData | None = field(default=None, repr=False)
 
 
 def default_chain_method(num_chains: int) -> str:
@@ -121,6 +127,7 @@ def run_nuts(
     progress_bar: bool = True,
     coords: dict | None = None,
     dims: dict | None = None,
+    units: dict | None = None,
     save_path=None,
 ) -> NUTSResult:
     """Sample a NumPyro model's posterior with NUTS, optionally Laplace-whitened.
@@ -142,6 +149,8 @@ def run_nuts(
     chain_method : {"parallel", "sequential", "vectorized"}, optional
         Default :func:`default_chain_method`.
     seed : int, default 0
+        Seed of the run (``jax.random.PRNGKey(seed)``, split into the chains' starting
+        points and the sampler's key).
     target_accept_prob : float, default 0.8
     max_tree_depth : int, default 10
     dense_mass : bool, default False
@@ -153,9 +162,9 @@ def run_nuts(
         the Laplace approximation (over-dispersed for ``init_scale > 1``).
     progress_bar : bool, default True
         NumPyro's progress bar.
-    coords, dims : dict, optional
-        Coordinates and dimension names of the sites for the ArviZ output
-        (e.g. ``problem.coords()``, ``problem.dims()``).
+    coords, dims, units : dict, optional
+        Coordinates, dimension names and ``units`` of the sites for the ArviZ output
+        (for a co-estimation problem ``**problem.site_labels()``).
     save_path : str or path-like, optional
         Write the InferenceData there (netCDF, atomically: temporary file, then rename).
 
@@ -193,7 +202,7 @@ def run_nuts(
     if laplace is not None:
         _, layout = unconstrained_init(model, model_args, model_kwargs, laplace.values)
         if layout != laplace.layout:
-            raise ValueError(
+            raise ModelConfigError(
                 f"the Laplace approximation's sites {laplace.layout.blocks} differ from the "
                 f"model's {layout.blocks}"
             )
@@ -238,6 +247,7 @@ def run_nuts(
         stats,
         coords=coords,
         dims=dims,
+        units=units,
         attrs={
             "sampler": "NUTS (numpyro)",
             "whitened_by_laplace": int(laplace is not None),

@@ -40,7 +40,9 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer import init_to_median
 from numpyro.infer.util import constrain_fn, potential_energy
 
-from bayescore.models.parametrisation import BlockLayout
+from bayescore.errors import ModelConfigError
+from bayescore.infer.inference_data import PointEstimateViews
+from bayescore.infer.layout import BlockLayout
 
 __all__ = [
     "MAPResult",
@@ -181,8 +183,11 @@ def model_constrain(x, model_args, dynamic_kwargs, *, model, layout, static_kwar
 
 
 @dataclass(frozen=True)
-class MAPResult:
+class MAPResult(PointEstimateViews):
     """Result of :func:`map_lbfgs`.
+
+    ``to_xarray(coords, dims, units)`` and ``to_inference_data(coords, dims, units)``
+    give the MAP labelled (:class:`~bayescore.infer.inference_data.PointEstimateViews`).
 
     Attributes
     ----------
@@ -213,6 +218,15 @@ class MAPResult:
     converged: bool
     wall_time_s: float
 
+    def estimate_attrs(self) -> dict:
+        """Attributes of the labelled views (``to_xarray``, ``to_inference_data``)."""
+        return {
+            "estimate": "MAP (L-BFGS)",
+            "potential_energy": float(self.potential_energy),
+            "converged": int(self.converged),
+            "n_iterations": int(self.n_iterations),
+        }
+
 
 @partial(jax.jit, static_argnames=("model", "layout", "static_kwargs"))
 def model_hessian(x, model_args, dynamic_kwargs, *, model, layout, static_kwargs):
@@ -237,7 +251,9 @@ def _preconditioner(kind, x0, hessian_fn):
         return jnp.eye(n)
     if isinstance(kind, str):
         if kind != "hessian":
-            raise ValueError(f"preconditioner must be None, 'hessian' or an array, got {kind!r}")
+            raise ModelConfigError(
+                f"preconditioner must be None, 'hessian' or an array, got {kind!r}"
+            )
         hessian = hessian_fn(x0)
         hessian = 0.5 * (hessian + hessian.T)
         eigenvalues, vectors = jnp.linalg.eigh(hessian)
@@ -249,7 +265,7 @@ def _preconditioner(kind, x0, hessian_fn):
         return jnp.diag(scale)
     if scale.shape == (n, n):
         return scale
-    raise ValueError(
+    raise ModelConfigError(
         f"preconditioner array must have shape ({n},) or ({n}, {n}), got {scale.shape}"
     )
 
@@ -322,7 +338,8 @@ def map_lbfgs(
         Starting values of (some) sites in the constrained space; the others start at the
         median of their prior.
     seed : int, default 0
-        Seed of the initialisation.
+        Seed of the initialisation (``jax.random.PRNGKey(seed)``; it matters only for
+        sites without ``init_values`` whose prior median is drawn by sampling).
     max_iterations : int, default 1000
     tolerance : float, default 1e-6
         Gradient norm (preconditioned coordinates) at which to stop.

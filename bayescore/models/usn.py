@@ -1,9 +1,9 @@
-"""The USN field-only baseline (Lesur et al. 2010, eq. 30) as a NumPyro model.
+"""The USN field-only baseline (Lesur et al. 2010, Earth Planets Space 62, 503, eq. 30).
 
 The "usual" field model: the same data, field parametrisation and likelihood as the
 co-estimation (:mod:`bayescore.models.coestimation`), no flow, and a roughness prior in
 time on the radial field at the CMB. The paper follows its GRIMM model without printing
-eq. 30; bayescore uses the common pair (equations.md)
+eq. 30; bayescore uses the common pair
 
     R_span = int_span <(d^2 Br/dt^2)^2>_CMB dt,
     R_ends = <(d^2 Br/dt^2)^2>_CMB at t_0 + the same at t_1,
@@ -22,7 +22,8 @@ posterior is exactly Gaussian and one Gauss-Newton step finds the MAP.
 
 from __future__ import annotations
 
-from bayescore.models.coestimation import CoestimationProblem, damping, field_sites
+from bayescore.models.coestimation import damping, field_sites
+from bayescore.models.problem import CoestimationProblem
 
 __all__ = ["DEFAULT_USN_DAMPINGS", "usn_model"]
 

@@ -68,7 +68,7 @@ lambda_frozen_flux 1/yr; USN lambda_span yr^3/nT^2 and lambda_ends yr^4/nT^2.
 Choices where the paper is silent
 ---------------------------------
 * The Lesur SV weights are fixed from the USN start and shared by every fit of a sweep
-  and by BSN and WSN (:func:`bayescore.infer.starting_model`).
+  and by BSN and WSN (:func:`bayescore.models.starting_model`).
 * SA of the truth: its field obeys ``dg/dt = P F(g, u)`` (P keeps degrees <= L_B), so
   ``d2g/dt2 = P [F(dg/dt, u) + F(g, du/dt)]`` exactly (F bilinear). Its "background SA"
   (paper eq. 33, the SA at steady flow) is ``P F(dg/dt, u)``; for a fitted model the same
@@ -99,16 +99,17 @@ from bayescore.fields.spectrum import degree_correlation, lowes_spectrum
 from bayescore.flow.diagnostics import flow_statistics, kinetic_energy_spectrum
 from bayescore.flow.norms import NORMS, coefficient_weights, temporal_weights
 from bayescore.flow.operator import sv_from_flow
-from bayescore.infer import gauss_newton_map, starting_model
+from bayescore.infer import gauss_newton_map
 from bayescore.models import (
     DEFAULT_DAMPINGS,
     DEFAULT_USN_DAMPINGS,
+    FIELD_SITES,
     CoestimationProblem,
     build_problem,
     coestimation_model,
+    starting_model,
     usn_model,
 )
-from bayescore.models.coestimation import FIELD_SITES
 from bayescore.progress import progress
 from bayescore.sh.indexing import degree_order_arrays, resize_coefficients
 
@@ -871,7 +872,7 @@ def damping_sweep(
     ----------
     problem : CoestimationProblem
         With a flow. Without SV weights or without ``init``, the paper's start is built
-        first (:func:`bayescore.infer.starting_model` with the first value).
+        first (:func:`bayescore.models.starting_model` with the first value).
     parameter : {"lambda_space", "lambda_time"}
         The damping to vary (units in the module notes).
     values : array_like
@@ -942,7 +943,11 @@ def damping_sweep(
     for value in progress(values, desc=f"{parameter} sweep", enabled=progress_bar):
         kwargs = {**base, parameter: float(value)}
         fit = gauss_newton_map(
-            coestimation_model, problem, kwargs, init=current, max_iterations=max_iterations
+            coestimation_model,
+            problem,
+            model_kwargs=kwargs,
+            init_values=current,
+            max_iterations=max_iterations,
         )
         current = fit.values
         record = _fit_record(problem, fit.values, kwargs, epoch, radius, truth_state, residual_rms)
@@ -1138,14 +1143,16 @@ def match_sa_damping(
             result = gauss_newton_map(
                 coestimation_model,
                 problem,
-                {**base, "lambda_time": damping},
-                init=state["init"],
+                model_kwargs={**base, "lambda_time": damping},
+                init_values=state["init"],
                 max_iterations=max_iterations,
             )
         else:
             kwargs = {"lambda_span": damping, "lambda_ends": ends_ratio * damping}
             try:
-                result = gauss_newton_map(usn_model, problem, kwargs, init=state["init"])
+                result = gauss_newton_map(
+                    usn_model, problem, model_kwargs=kwargs, init_values=state["init"]
+                )
             except ValueError as error:
                 raise RuntimeError(
                     f"the USN prior at lambda_span = {damping:.3g} yr^3/nT^2 is not "
@@ -1280,7 +1287,7 @@ def compare_regularisations(
         usn_dampings = {"lambda_span": span_damping, "lambda_ends": 0.1 * span_damping}
     else:
         usn_dampings = {k: _check_positive(k, v) for k, v in usn_dampings.items()}
-        usn_fit = gauss_newton_map(usn_model, strong, usn_dampings)
+        usn_fit = gauss_newton_map(usn_model, strong, model_kwargs=usn_dampings)
         n_fits = 1
     info.setdefault("USN", {}).update(n_fits=n_fits, wall_time_s=time.perf_counter() - clock)
 
@@ -1300,8 +1307,8 @@ def compare_regularisations(
             fit = gauss_newton_map(
                 coestimation_model,
                 problems[label],
-                kwargs,
-                init=current,
+                model_kwargs=kwargs,
+                init_values=current,
                 max_iterations=max_iterations,
             )
             n_fits = 1

@@ -18,11 +18,11 @@ Example
 >>> data = make_dataset(truth, n_satellite=500, n_observatory_sites=20, seed=1)  # doctest: +SKIP
 """
 
+from bayescore.fields.external import external_dipole_field
 from bayescore.synthetic.dataset import (
     COMPONENT_CODES,
     NOISE_MODELS,
     PAPER_SIZE,
-    external_dipole_field,
     make_dataset,
 )
 from bayescore.synthetic.observatories import (

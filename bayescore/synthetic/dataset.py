@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.errors import EpochOutOfRangeError, NonFiniteError
+from bayescore.fields.external import external_dipole_field
 from bayescore.synthetic.observatories import observatory_epochs, observatory_sites
 from bayescore.synthetic.orbits import orbit_positions
 
@@ -49,7 +50,6 @@ __all__ = [
     "COMPONENT_CODES",
     "NOISE_MODELS",
     "PAPER_SIZE",
-    "external_dipole_field",
     "make_dataset",
 ]
 
@@ -64,33 +64,6 @@ NOISE_MODELS = ("gaussian", "laplace", "student-t")
 PAPER_SIZE = {"n_satellite": 33_700, "n_observatory_sites": 137, "observatory_interval_days": 3.0}
 
 _CHUNK = 4096  # points per synthesis call (fixed shape: one compilation)
-
-
-def external_dipole_field(q10, q11, s11, theta, phi):
-    """Field of an external degree-1 potential (a uniform field), geocentric components.
-
-    ``V = a [q10 cos(theta) + (q11 cos(phi) + s11 sin(phi)) sin(theta)] (r/a)`` and
-    ``B = -grad V``: the uniform field ``-(q11, s11, q10)`` in Earth-centred Cartesian
-    (x to 0 E, y to 90 E, z north) components.
-
-    Parameters
-    ----------
-    q10, q11, s11 : float or array_like
-        External coefficients, nT (broadcast against ``theta``).
-    theta, phi : array_like
-        Colatitude and longitude, rad.
-
-    Returns
-    -------
-    b_r, b_theta, b_phi : numpy.ndarray
-        nT.
-    """
-    ct, st = np.cos(theta), np.sin(theta)
-    horizontal = q11 * np.cos(phi) + s11 * np.sin(phi)
-    b_r = -(q10 * ct + horizontal * st)
-    b_theta = q10 * st - horizontal * ct
-    b_phi = q11 * np.sin(phi) - s11 * np.cos(phi)
-    return b_r, b_theta, b_phi
 
 
 def _parse_components(components: str) -> np.ndarray:
