@@ -51,3 +51,20 @@ class NotFittedError(ForecastConfigError):
 
 class ModelFitError(BayescoreError, ValueError):
     """The data cannot be represented by the model (e.g. no mean reversion for OU)."""
+
+
+class InvalidDegreeError(CoefficientShapeError):
+    """A spherical-harmonic degree (lmax) is not an integer >= 1 (e.g. 2.5 or 0)."""
+
+
+class UndeterminedFlowError(BayescoreError, ValueError):
+    """The data cannot determine a core flow (e.g. a zero main field: the frozen-flux
+    operator is zero)."""
+
+
+class ProblemTooLargeError(BayescoreError, ValueError):
+    """A requested problem size needs more memory than the machine has."""
+
+
+class TargetOutOfReachError(BayescoreError, ValueError):
+    """No damping gives the requested rms flow speed."""

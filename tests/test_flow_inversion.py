@@ -15,24 +15,19 @@ import pytest
 
 from bayescore.constants import CORE_RADIUS_KM as C
 from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, NonFiniteError
-from bayescore.flow.inversion import (
-    damping_tradeoff,
-    find_damping_for_rms,
-    flow_design_matrix,
-    flow_objective,
-    gaussian_posterior,
-    invert_flow,
-    invert_flow_series,
-)
+from bayescore.flow.damping import damping_tradeoff, find_damping_for_rms
+from bayescore.flow.inversion import flow_design_matrix, flow_objective, invert_flow
 from bayescore.flow.norms import (
     flow_norm_weights,
     piecewise_linear_temporal_precision,
     temporal_weights,
 )
 from bayescore.flow.operator import sv_from_flow
+from bayescore.flow.series import invert_flow_series
 from bayescore.flow.sites import DEFAULT_SITES, site_velocities
 from bayescore.flow.velocity import Flow
 from bayescore.flow.weights import sv_weights
+from bayescore.infer.linear_gaussian import gaussian_posterior
 from bayescore.sh.indexing import degree_order_arrays
 
 LB, LF = 4, 3

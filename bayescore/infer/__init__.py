@@ -22,6 +22,7 @@ from bayescore.infer.inference_data import (
     to_inference_data,
 )
 from bayescore.infer.laplace import LaplaceResult, laplace_approximation, laplace_from_gauss_newton
+from bayescore.infer.linear_gaussian import gaussian_posterior
 from bayescore.infer.nuts import NUTSResult, default_chain_method, run_nuts
 from bayescore.infer.optimise import MAPResult, map_lbfgs
 
@@ -34,6 +35,7 @@ __all__ = [
     "coestimation_diagnostics",
     "default_chain_method",
     "gauss_newton_map",
+    "gaussian_posterior",
     "laplace_approximation",
     "laplace_from_gauss_newton",
     "map_lbfgs",
