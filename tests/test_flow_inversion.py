@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from bayescore.constants import CORE_RADIUS_KM as C
-from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, NonFiniteError
+from bayescore.errors import (
+    CoefficientShapeError,
+    EpochOutOfRangeError,
+    InvalidDegreeError,
+    NonFiniteError,
+    UndeterminedFlowError,
+)
 from bayescore.flow.damping import damping_tradeoff, find_damping_for_rms
 from bayescore.flow.inversion import flow_design_matrix, flow_objective, invert_flow
 from bayescore.flow.norms import (
@@ -380,6 +386,69 @@ def test_bad_inputs():
         invert_flow_series(holed, [1903.0, 1904.0], LF, damping=1.0)
     with pytest.raises(ValueError, match="strictly increasing"):
         invert_flow_series(LinearModel(), [1905.0, 1901.0], LF, damping=1.0, temporal_damping=1.0)
+
+
+@pytest.mark.parametrize("degree_argument", ["lmax_flow", "lmax_sv"])
+def test_non_integer_degrees_are_named_errors(degree_argument):
+    """2.5 used to be truncated to 2 without a word."""
+    g, gdot = _field(), _sv()
+    kwargs = {"lmax_flow": LF, "damping": 1.0, degree_argument: 7.5}
+    with pytest.raises(InvalidDegreeError, match=f"{degree_argument} must be an integer"):
+        invert_flow(g, gdot, **kwargs)
+    with pytest.raises(InvalidDegreeError, match=f"{degree_argument} must be an integer"):
+        invert_flow_series(LinearModel(), [1901.0, 1902.0], **kwargs)
+    if degree_argument == "lmax_flow":
+        with pytest.raises(InvalidDegreeError):
+            find_damping_for_rms(g, gdot, 2.5, 1.0)
+        with pytest.raises(InvalidDegreeError):
+            flow_design_matrix(g, 2.5)
+
+
+def test_zero_main_field_is_a_named_error():
+    """With g = 0 the frozen-flux operator is zero: the flow is undetermined."""
+    zero = np.zeros(NB)
+    assert not np.any(np.asarray(flow_design_matrix(zero, LF)))  # the reason
+    with pytest.raises(UndeterminedFlowError, match="main field g is zero"):
+        invert_flow(zero, _sv(), LF, damping=1.0)
+    with pytest.raises(UndeterminedFlowError):
+        find_damping_for_rms(zero, _sv(), LF, 1.0)
+    model = LinearModel()
+    model.g0 = np.zeros(NB)
+    model.g1 = np.zeros(NB)
+    with pytest.raises(UndeterminedFlowError, match="epoch 1901"):
+        invert_flow_series(model, [1901.0, 1902.0], LF, damping=1.0)
+
+
+def test_misfit_over_the_observed_degrees_at_a_and_at_the_cmb():
+    """rms_observed leaves out the zero-padded rows above the SV model's degree."""
+    g, gdot = _field(), _sv()  # SV to degree L_B = 4; equations to L_SV = 7
+    result = invert_flow(g, gdot, LF, damping=1e-3)
+    misfit = result.misfit
+    n_obs = LB * (LB + 2)
+    assert misfit.n_observed == n_obs and misfit.n_equations == NSV
+    residual = result.residual
+    assert not np.any(result.sv[n_obs:])  # the padding
+    assert misfit.rms_observed == pytest.approx(np.sqrt(np.mean(residual[:n_obs] ** 2)))
+    assert misfit.rms == pytest.approx(np.sqrt(np.mean(residual**2)))
+    assert misfit.data_rms_observed == pytest.approx(np.sqrt(np.mean(gdot**2)))
+    # at the CMB: degree l scaled by (a/c)^(l+2), one coefficient at a time
+    a_over_c = 6371.2 / C
+    degree, _, _ = degree_order_arrays(LB)
+    cmb = [residual[i] * a_over_c ** (degree[i] + 2) for i in range(n_obs)]
+    assert misfit.rms_observed_cmb == pytest.approx(np.sqrt(np.mean(np.square(cmb))))
+    data_cmb = [gdot[i] * a_over_c ** (degree[i] + 2) for i in range(n_obs)]
+    assert misfit.data_rms_observed_cmb == pytest.approx(np.sqrt(np.mean(np.square(data_cmb))))
+
+
+def test_memory_estimate_and_largest_degree():
+    from bayescore.flow.inversion import inversion_memory_bytes, largest_lmax_flow
+
+    n_sv, n_x = 27 * 29, 2 * 14 * 16
+    assert inversion_memory_bytes(13, 14) == 8 * (2 * n_sv * n_x + 6 * n_x**2) + 2**29
+    budget = inversion_memory_bytes(13, 40)
+    assert largest_lmax_flow(13, budget) == 40
+    assert largest_lmax_flow(13, budget - 1) == 39
+    assert largest_lmax_flow(13, 0) == 0
 
 
 def test_site_velocities_match_flow_velocity():
