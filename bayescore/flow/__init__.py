@@ -15,7 +15,12 @@ a = 6371.2 km.
 """
 
 from bayescore.flow.damping import damping_tradeoff, find_damping_for_rms
-from bayescore.flow.diagnostics import flow_statistics, kinetic_energy_spectrum, summarise
+from bayescore.flow.diagnostics import (
+    flow_statistics,
+    hemispheric_drift,
+    kinetic_energy_spectrum,
+    summarise,
+)
 from bayescore.flow.inversion import invert_flow
 from bayescore.flow.operator import field_matrix, frozen_flux_matrix, sv_from_flow
 from bayescore.flow.series import invert_flow_series
@@ -38,6 +43,7 @@ __all__ = [
     "flow_samples_at",
     "flow_statistics",
     "frozen_flux_matrix",
+    "hemispheric_drift",
     "invert_flow",
     "invert_flow_series",
     "kinetic_energy_spectrum",

@@ -76,12 +76,10 @@ def inversion_memory_bytes(lmax_field: int, lmax_flow: int, lmax_sv: int | None 
 
     Parameters
     ----------
-    lmax_field : int
-        L_B.
-    lmax_flow : int
-        L_F.
+    lmax_field, lmax_flow : int
+        Degrees L_B of the main field and L_F of the flow.
     lmax_sv : int, optional
-        L_SV (default L_B + L_F).
+        Degree L_SV of the SV equations (default L_B + L_F).
 
     Returns
     -------
