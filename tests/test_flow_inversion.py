@@ -33,7 +33,6 @@ from bayescore.flow.series import invert_flow_series
 from bayescore.flow.sites import DEFAULT_SITES, site_velocities
 from bayescore.flow.velocity import Flow
 from bayescore.flow.weights import sv_weights
-from bayescore.infer.linear_gaussian import gaussian_posterior
 from bayescore.sh.indexing import degree_order_arrays
 
 LB, LF = 4, 3
@@ -119,28 +118,6 @@ def test_lesur_weights_follow_the_paper_at_the_cmb():
         sv_weights(residue, lmax_sv=LSV), sv_weights(gdot[:n_two], lmax_sv=LSV), rtol=1e-14
     )
     np.testing.assert_allclose(sv_weights(gdot, lmax_sv=LSV, scheme="uniform"), 1.0)
-
-
-def test_gaussian_posterior_random_matrix():
-    rng = np.random.default_rng(0)
-    design = rng.normal(size=(40, 12))
-    data = rng.normal(size=40)
-    data_precision = rng.uniform(0.5, 2.0, size=40)
-    prior_precision = rng.uniform(0.1, 1.0, size=12)
-    mean, cov = gaussian_posterior(design, data, data_precision, prior_precision)
-    precision = design.T @ np.diag(data_precision) @ design + np.diag(prior_precision)
-    # a well-conditioned 12 x 12 system: agreement to ~1e-13 relative
-    np.testing.assert_allclose(cov, np.linalg.inv(precision), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(
-        mean, np.linalg.solve(precision, design.T @ (data_precision * data)), rtol=1e-12
-    )
-    # sampling check of the Gaussian identity: the posterior mean is E[x | data] of the
-    # joint Gaussian (prior x ~ N(0, P^-1), data = A x + e): E[x d^T] E[d d^T]^-1 d
-    prior_cov = np.diag(1 / prior_precision)
-    data_cov = design @ prior_cov @ design.T + np.diag(1 / data_precision)
-    kalman = prior_cov @ design.T @ np.linalg.inv(data_cov)
-    np.testing.assert_allclose(mean, kalman @ data, rtol=1e-10)
-    np.testing.assert_allclose(cov, prior_cov - kalman @ design @ prior_cov, atol=1e-12)
 
 
 def test_design_matrix_matches_matrix_free_operator():
