@@ -87,7 +87,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "the CMB",
     )
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--damping", type=float, default=None, help="damping lambda")
+    choice.add_argument(
+        "--damping",
+        type=float,
+        default=None,
+        help="damping lambda of the spatial norm (yr^2 for the strong norm, yr^2/km^2 for "
+        "the weak and energy norms)",
+    )
     choice.add_argument(
         "--target-rms",
         type=float,
