@@ -91,3 +91,20 @@ class ModelConfigError(BayescoreError, ValueError):
 class NotAModeError(BayescoreError, ValueError):
     """The point given as a posterior mode is not a local maximum (the Hessian of the
     negative log posterior there is not positive definite)."""
+
+
+class InvalidDegreeError(CoefficientShapeError):
+    """A spherical-harmonic degree (lmax) is not an integer >= 1 (e.g. 2.5 or 0)."""
+
+
+class UndeterminedFlowError(BayescoreError, ValueError):
+    """The data cannot determine a core flow (e.g. a zero main field: the frozen-flux
+    operator is zero)."""
+
+
+class ProblemTooLargeError(BayescoreError, ValueError):
+    """A requested problem size needs more memory than the machine has."""
+
+
+class TargetOutOfReachError(BayescoreError, ValueError):
+    """No damping gives the requested rms flow speed."""

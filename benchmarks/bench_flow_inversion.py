@@ -24,15 +24,12 @@ import jax
 import numpy as np
 
 import bayescore  # noqa: F401  (float64)
-from bayescore.flow.inversion import (
-    find_damping_for_rms,
-    flow_design_matrix,
-    gaussian_posterior,
-    invert_flow,
-    invert_flow_series,
-)
+from bayescore.flow.damping import find_damping_for_rms
+from bayescore.flow.inversion import flow_design_matrix, invert_flow
 from bayescore.flow.norms import flow_norm_weights
+from bayescore.flow.series import invert_flow_series
 from bayescore.flow.weights import sv_weights
+from bayescore.infer.linear_gaussian import gaussian_posterior
 from bayescore.sh.indexing import degree_order_arrays
 
 LMAX = 14

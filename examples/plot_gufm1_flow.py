@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bayescore import fields
-from bayescore.flow.inversion import damping_tradeoff, invert_flow
+from bayescore.flow.damping import damping_tradeoff
+from bayescore.flow.inversion import invert_flow
 from bayescore.flow.plotting import plot_flow_map, plot_ke_spectra, plot_sv_map, plot_tradeoff
 
 SIZE = os.environ.get("BAYESCORE_EXAMPLE_SIZE") or ("small" if os.environ.get("CI") else "full")

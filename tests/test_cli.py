@@ -69,6 +69,69 @@ def test_flow_main_job_hits_target_rms_and_writes_outputs(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0
     out = capsys.readouterr().out
     assert "rms speed 12.00 km/yr" in out
+    # the damping is reported as tuned to the target (an input), with its units
+    assert row["damping_units"] == "yr^2" and row["damping_tuned_to_target_rms"] is True
+    assert "tuned to the target rms speed 12 km/yr" in out and "yr^2" in out
+    # SV misfit over the observed rows only: IGRF's SV in 2020 reaches degree 13, so 195 of
+    # the L_SV = 26 equations' 728 rows are data and the rest zero padding
+    misfit = row["sv_misfit"]
+    assert misfit["n_observed"] == 195 and misfit["n_equations"] == 26 * 28
+    assert misfit["rms_observed"] > misfit["rms"]
+    assert misfit["rms_observed"] < misfit["data_rms_observed"]
+    assert misfit["rms_observed_cmb"] < misfit["data_rms_observed_cmb"]
+    assert "observed degrees 1-13 (195 coefficients)" in out and "at the CMB" in out
+    # drifts are eastward positive everywhere; the Atlantic hemisphere drifts west faster
+    # than the global solid-body rate, the Pacific hemisphere much slower
+    assert row["atlantic_drift_deg_per_yr"] < row["solid_body_drift_deg_per_yr"] < 0
+    assert abs(row["pacific_drift_deg_per_yr"]) < abs(row["solid_body_drift_deg_per_yr"])
+    assert summary["sign_convention"].startswith("drift rates in deg/yr, eastward positive")
+    drift = row["solid_body_drift_deg_per_yr"]
+    assert f"t10/c {drift:+.3f} ({abs(drift):.3f} westward)" in out
+
+
+def test_flow_refuses_a_degree_too_large_for_memory_at_once(tmp_path, capsys):
+    import time
+
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    assert main(["flow", "--lmax-flow", "200", "--quiet", "--out", str(out)]) == 2
+    assert time.perf_counter() - start < 60, "refused only after computing"
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bayescore flow: error: --lmax-flow 200 needs about")
+    assert "the largest flow degree that fits is" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_flow_checks_every_epoch_before_writing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["flow", "--epochs", "2000", "2050", "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bayescore flow: error:") and "2050" in err
+    assert not out.exists(), "no map of the earlier epoch may be written"
+
+
+def test_flow_target_out_of_reach_at_a_later_epoch_writes_nothing(tmp_path, capsys):
+    # at L_F = 2 the rms speed of IGRF flows reaches 11.4 km/yr in 1990 but 8.3 in 2020
+    out = tmp_path / "out"
+    argv = ["flow", "--lmax-flow", "2", "--epochs", "1990", "2020", "--target-rms", "10"]
+    assert main([*argv, "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bayescore flow: error: epoch 2020: target rms speed 10 km/yr")
+    assert not out.exists()
+
+
+def test_flow_nuts_with_one_chain_writes_strict_json(tmp_path, capsys):
+    def no_constants(name):
+        raise AssertionError(f"summary.json holds the non-JSON constant {name}")
+
+    argv = ["flow", "--nuts", "--chains", "1", "--warmup", "30", "--draws", "30"]
+    argv += ["--lmax-flow", "2", "--damping", "1.0", "--quiet", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    text = (tmp_path / "summary.json").read_text()
+    nuts = json.loads(text, parse_constant=no_constants)["epochs"][0]["nuts"]
+    assert nuts["r_hat_max"] is None and "single chain" in nuts["r_hat_note"]
+    assert nuts["chains"] == 1 and nuts["n_draws"] == 30
+    assert "r_hat not defined (one chain)" in capsys.readouterr().out
 
 
 def test_flow_rejects_epoch_outside_model_span(tmp_path, capsys):

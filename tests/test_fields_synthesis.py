@@ -196,3 +196,14 @@ def test_bad_coordinates_are_rejected():
         design_matrix(2, A, 0.5, 0.5, components=("x",))
     with pytest.raises(CoefficientShapeError):
         design_matrix(0, A, 0.5, 0.5)
+
+
+@pytest.mark.parametrize("lmax", [2.5, 0, True, "3", None])
+def test_design_matrix_rejects_a_non_integer_degree(lmax):
+    """2.5 used to give the degree-2 matrix silently (int truncation)."""
+    from bayescore.errors import InvalidDegreeError
+
+    with pytest.raises(InvalidDegreeError, match="lmax must be an integer >= 1"):
+        design_matrix(lmax, A, 0.5, 0.5)
+    # an integral float is a valid degree
+    assert design_matrix(3.0, A, 0.5, 0.5).shape == (3, 15)

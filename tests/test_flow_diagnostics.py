@@ -11,7 +11,9 @@ from bayescore.errors import CoefficientShapeError, NonFiniteError
 from bayescore.flow.diagnostics import (
     LOD_FACTOR_MS,
     flow_statistics,
+    hemispheric_drift,
     kinetic_energy_spectrum,
+    sector_drift,
     summarise,
 )
 from bayescore.flow.velocity import velocity
@@ -205,3 +207,57 @@ def test_plots_have_labelled_axes_and_units():
     assert "(km/yr)" in ax.get_ylabel() and "degree" in ax.get_xlabel()
     assert len(ax.get_lines()) == 4  # toroidal and poloidal of each flow
     plt.close("all")
+
+
+def test_solid_body_rotation_drifts_equally_in_both_hemispheres():
+    rate_deg = -0.17  # deg/yr, westward
+    t = np.zeros(N)
+    t[0] = np.deg2rad(rate_deg) * C
+    drift = hemispheric_drift(t, np.zeros(N))
+    # u_phi / (c sin theta) = w at every point: rounding only
+    assert drift["atlantic"] == pytest.approx(rate_deg, rel=1e-13)
+    assert drift["pacific"] == pytest.approx(rate_deg, rel=1e-13)
+    assert sector_drift(t, np.zeros(N), 10.0, 20.0, half_width_deg=5.0) == pytest.approx(
+        rate_deg, rel=1e-13
+    )
+
+
+@pytest.mark.parametrize("half_width", [10.0, 30.0, 60.0])
+def test_sectoral_flow_drifts_east_in_one_hemisphere_and_west_in_the_other(half_width):
+    """T = t21c P21(cos theta) cos(phi): eastward near phi = 0, westward near 180 E.
+
+    With Schmidt P21 = sqrt(3) sin(theta) cos(theta), u_phi = -dT/dtheta =
+    -sqrt(3) t cos(2 theta) cos(phi), so the rate u_phi / (c sin theta) averaged over
+    |latitude| <= h (uniform in cos theta, i.e. by area) and over 90W-90E is
+    sqrt(3) t cos(h) (2 / pi) / c (closed form: int (1 - 2 mu^2) / sqrt(1 - mu^2) dmu =
+    sin(2 h) over mu in [-sin h, sin h]); over 90E-270E it is minus that.
+    """
+    amplitude = 4.0  # km/yr
+    t = np.zeros(N)
+    t[4] = amplitude  # t21c (order t10, t11c, t11s, t20, t21c)
+    expected = np.degrees(np.sqrt(3) * amplitude * np.cos(np.radians(half_width)) * 2 / np.pi / C)
+    drift = hemispheric_drift(t, np.zeros(N), half_width_deg=half_width)
+    assert drift["atlantic"] == pytest.approx(expected, rel=1e-9)
+    assert drift["pacific"] == pytest.approx(-expected, rel=1e-9)
+    # the global solid-body rate of this flow is zero
+    assert float(flow_statistics(t, np.zeros(N))["solid_body_drift"]) == 0.0
+
+
+def test_rotating_a_flow_by_half_a_turn_swaps_the_hemispheres():
+    """A flow rotated by 180 deg in longitude (order m coefficients times (-1)^m)."""
+    t, s = _random_flow(3)
+    sign = (-1.0) ** ORDER
+    drift = hemispheric_drift(t, s)
+    rotated = hemispheric_drift(sign * t, sign * s)
+    assert rotated["atlantic"] == pytest.approx(drift["pacific"], rel=1e-10)
+    assert rotated["pacific"] == pytest.approx(drift["atlantic"], rel=1e-10)
+
+
+def test_sector_drift_rejects_bad_sectors():
+    t, s = _random_flow(4)
+    with pytest.raises(ValueError, match="eastward"):
+        sector_drift(t, s, 90.0, -90.0)
+    with pytest.raises(ValueError, match="half_width_deg"):
+        sector_drift(t, s, -90.0, 90.0, half_width_deg=90.0)
+    with pytest.raises(CoefficientShapeError):
+        sector_drift(np.stack([t, t]), np.stack([s, s]), -90.0, 90.0)

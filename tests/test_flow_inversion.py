@@ -14,22 +14,22 @@ import numpy as np
 import pytest
 
 from bayescore.constants import CORE_RADIUS_KM as C
-from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, NonFiniteError
-from bayescore.flow.inversion import (
-    damping_tradeoff,
-    find_damping_for_rms,
-    flow_design_matrix,
-    flow_objective,
-    gaussian_posterior,
-    invert_flow,
-    invert_flow_series,
+from bayescore.errors import (
+    CoefficientShapeError,
+    EpochOutOfRangeError,
+    InvalidDegreeError,
+    NonFiniteError,
+    UndeterminedFlowError,
 )
+from bayescore.flow.damping import damping_tradeoff, find_damping_for_rms
+from bayescore.flow.inversion import flow_design_matrix, flow_objective, invert_flow
 from bayescore.flow.norms import (
     flow_norm_weights,
     piecewise_linear_temporal_precision,
     temporal_weights,
 )
 from bayescore.flow.operator import sv_from_flow
+from bayescore.flow.series import invert_flow_series
 from bayescore.flow.sites import DEFAULT_SITES, site_velocities
 from bayescore.flow.velocity import Flow
 from bayescore.flow.weights import sv_weights
@@ -118,28 +118,6 @@ def test_lesur_weights_follow_the_paper_at_the_cmb():
         sv_weights(residue, lmax_sv=LSV), sv_weights(gdot[:n_two], lmax_sv=LSV), rtol=1e-14
     )
     np.testing.assert_allclose(sv_weights(gdot, lmax_sv=LSV, scheme="uniform"), 1.0)
-
-
-def test_gaussian_posterior_random_matrix():
-    rng = np.random.default_rng(0)
-    design = rng.normal(size=(40, 12))
-    data = rng.normal(size=40)
-    data_precision = rng.uniform(0.5, 2.0, size=40)
-    prior_precision = rng.uniform(0.1, 1.0, size=12)
-    mean, cov = gaussian_posterior(design, data, data_precision, prior_precision)
-    precision = design.T @ np.diag(data_precision) @ design + np.diag(prior_precision)
-    # a well-conditioned 12 x 12 system: agreement to ~1e-13 relative
-    np.testing.assert_allclose(cov, np.linalg.inv(precision), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(
-        mean, np.linalg.solve(precision, design.T @ (data_precision * data)), rtol=1e-12
-    )
-    # sampling check of the Gaussian identity: the posterior mean is E[x | data] of the
-    # joint Gaussian (prior x ~ N(0, P^-1), data = A x + e): E[x d^T] E[d d^T]^-1 d
-    prior_cov = np.diag(1 / prior_precision)
-    data_cov = design @ prior_cov @ design.T + np.diag(1 / data_precision)
-    kalman = prior_cov @ design.T @ np.linalg.inv(data_cov)
-    np.testing.assert_allclose(mean, kalman @ data, rtol=1e-10)
-    np.testing.assert_allclose(cov, prior_cov - kalman @ design @ prior_cov, atol=1e-12)
 
 
 def test_design_matrix_matches_matrix_free_operator():
@@ -385,6 +363,69 @@ def test_bad_inputs():
         invert_flow_series(holed, [1903.0, 1904.0], LF, damping=1.0)
     with pytest.raises(ValueError, match="strictly increasing"):
         invert_flow_series(LinearModel(), [1905.0, 1901.0], LF, damping=1.0, temporal_damping=1.0)
+
+
+@pytest.mark.parametrize("degree_argument", ["lmax_flow", "lmax_sv"])
+def test_non_integer_degrees_are_named_errors(degree_argument):
+    """2.5 used to be truncated to 2 without a word."""
+    g, gdot = _field(), _sv()
+    kwargs = {"lmax_flow": LF, "damping": 1.0, degree_argument: 7.5}
+    with pytest.raises(InvalidDegreeError, match=f"{degree_argument} must be an integer"):
+        invert_flow(g, gdot, **kwargs)
+    with pytest.raises(InvalidDegreeError, match=f"{degree_argument} must be an integer"):
+        invert_flow_series(LinearModel(), [1901.0, 1902.0], **kwargs)
+    if degree_argument == "lmax_flow":
+        with pytest.raises(InvalidDegreeError):
+            find_damping_for_rms(g, gdot, 2.5, 1.0)
+        with pytest.raises(InvalidDegreeError):
+            flow_design_matrix(g, 2.5)
+
+
+def test_zero_main_field_is_a_named_error():
+    """With g = 0 the frozen-flux operator is zero: the flow is undetermined."""
+    zero = np.zeros(NB)
+    assert not np.any(np.asarray(flow_design_matrix(zero, LF)))  # the reason
+    with pytest.raises(UndeterminedFlowError, match="main field g is zero"):
+        invert_flow(zero, _sv(), LF, damping=1.0)
+    with pytest.raises(UndeterminedFlowError):
+        find_damping_for_rms(zero, _sv(), LF, 1.0)
+    model = LinearModel()
+    model.g0 = np.zeros(NB)
+    model.g1 = np.zeros(NB)
+    with pytest.raises(UndeterminedFlowError, match="epoch 1901"):
+        invert_flow_series(model, [1901.0, 1902.0], LF, damping=1.0)
+
+
+def test_misfit_over_the_observed_degrees_at_a_and_at_the_cmb():
+    """rms_observed leaves out the zero-padded rows above the SV model's degree."""
+    g, gdot = _field(), _sv()  # SV to degree L_B = 4; equations to L_SV = 7
+    result = invert_flow(g, gdot, LF, damping=1e-3)
+    misfit = result.misfit
+    n_obs = LB * (LB + 2)
+    assert misfit.n_observed == n_obs and misfit.n_equations == NSV
+    residual = result.residual
+    assert not np.any(result.sv[n_obs:])  # the padding
+    assert misfit.rms_observed == pytest.approx(np.sqrt(np.mean(residual[:n_obs] ** 2)))
+    assert misfit.rms == pytest.approx(np.sqrt(np.mean(residual**2)))
+    assert misfit.data_rms_observed == pytest.approx(np.sqrt(np.mean(gdot**2)))
+    # at the CMB: degree l scaled by (a/c)^(l+2), one coefficient at a time
+    a_over_c = 6371.2 / C
+    degree, _, _ = degree_order_arrays(LB)
+    cmb = [residual[i] * a_over_c ** (degree[i] + 2) for i in range(n_obs)]
+    assert misfit.rms_observed_cmb == pytest.approx(np.sqrt(np.mean(np.square(cmb))))
+    data_cmb = [gdot[i] * a_over_c ** (degree[i] + 2) for i in range(n_obs)]
+    assert misfit.data_rms_observed_cmb == pytest.approx(np.sqrt(np.mean(np.square(data_cmb))))
+
+
+def test_memory_estimate_and_largest_degree():
+    from bayescore.flow.inversion import inversion_memory_bytes, largest_lmax_flow
+
+    n_sv, n_x = 27 * 29, 2 * 14 * 16
+    assert inversion_memory_bytes(13, 14) == 8 * (2 * n_sv * n_x + 6 * n_x**2) + 2**29
+    budget = inversion_memory_bytes(13, 40)
+    assert largest_lmax_flow(13, budget) == 40
+    assert largest_lmax_flow(13, budget - 1) == 39
+    assert largest_lmax_flow(13, 0) == 0
 
 
 def test_site_velocities_match_flow_velocity():

@@ -117,13 +117,15 @@ def _real_to_complex(ell, m, sine):
 
 def _real_gaunt(h1, h2, h3):
     """int Y1 Y2 Y3 dOmega of three real Schmidt harmonics h = (l, m, is_sine)."""
-    total = 0.0
+    total = 0j  # complex in every case, so that the check below always runs
     for a1, mu1 in _real_to_complex(*h1):
         for a2, mu2 in _real_to_complex(*h2):
             for a3, mu3 in _real_to_complex(*h3):
                 if mu1 + mu2 + mu3 == 0:
                     total += a1 * a2 * a3 * _complex_gaunt(h1[0], mu1, h2[0], mu2, h3[0], mu3)
-    assert abs(total.imag) < 1e-13 if isinstance(total, complex) else True
+    # the integral of three real functions is real: the imaginary parts of the complex
+    # expansion cancel to rounding
+    assert abs(total.imag) < 1e-13, f"imaginary part {total.imag!r} for {h1}, {h2}, {h3}"
     return float(np.real(total))
 
 

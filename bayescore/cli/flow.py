@@ -5,6 +5,24 @@ posterior mean and exact covariance. ``--nuts`` also samples the same posterior 
 (:func:`bayescore.models.flow_inversion.flow_inversion_model`, Laplace-whitened
 :func:`bayescore.infer.run_nuts`), prints the ArviZ diagnostics and how far the draws are
 from the exact posterior, and writes the InferenceData.
+
+What is reported, per epoch (screen and ``summary.json``):
+
+* the damping lambda with its units; with ``--target-rms`` (default 13 km/yr) it is tuned
+  so that the rms speed equals the target, which is then an input, not a result;
+* the SV misfit over the observed rows only (the degrees the SV model has; the rows up
+  to L_SV = L_B + L_F above them are zero padding), at the Earth's reference radius
+  a = 6371.2 km and at the core-mantle boundary c = 3485 km, beside the rms of the SV
+  data over the same rows;
+* drift rates in degrees per year, eastward positive (a westward drift is negative; the
+  screen also says it in words): the global solid-body rotation rate t10/c and the
+  equatorial (|latitude| <= 30 deg) azimuthal drift of the Atlantic (90W-90E) and
+  Pacific (90E-270E) hemispheres (:func:`bayescore.flow.diagnostics.hemispheric_drift`).
+
+Before any inversion the command checks that every epoch lies in the model's span and
+that the problem fits in memory (:func:`bayescore.flow.inversion.inversion_memory_bytes`);
+all inversions run before anything is written, so a target rms out of reach at any epoch
+leaves no partial output.
 """
 
 from __future__ import annotations
@@ -61,12 +79,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--sv-weights",
         choices=("lesur", "uniform", "cmb"),
         default="lesur",
-        help="weights of the SV equations: Lesur et al.'s relative weights (default), "
-        "uniform at the Earth's surface (the classical choice; better for models whose "
-        "high-degree SV is a finite difference, such as IGRF), or uniform at the CMB",
+        help="weights of the SV equations: 'lesur' (default), Lesur et al. (2010): each SV "
+        "degree weighted by the inverse of its own power, so every observed degree counts "
+        "and the unmodelled degrees above carry only a small truncation variance; "
+        "'uniform' at the Earth's surface (the classical choice, which lets the large "
+        "low-degree SV dominate; to be preferred when the model's high-degree SV is "
+        "unreliable, e.g. a finite difference of snapshot models); or 'cmb', uniform at "
+        "the CMB",
     )
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--damping", type=float, default=None, help="damping lambda")
+    choice.add_argument(
+        "--damping",
+        type=float,
+        default=None,
+        help="damping lambda of the spatial norm (yr^2 for the strong norm, yr^2/km^2 for "
+        "the weak and energy norms)",
+    )
     choice.add_argument(
         "--target-rms",
         type=float,
@@ -94,23 +122,66 @@ def _epochs(args, model) -> list[float]:
     return [default_epoch(args.model, model)]
 
 
-def _summary_row(result, epoch: float) -> dict:
+def _summary_row(result, epoch: float, norm: str, tuned: bool) -> dict:
+    """JSON row of one epoch: damping, flow statistics, drifts (eastward positive), misfit."""
+    from bayescore.flow.diagnostics import DRIFT_BAND_HALF_WIDTH_DEG, hemispheric_drift
+    from bayescore.flow.norms import DAMPING_UNITS
+
     diag = result.diagnostics
+    drift = hemispheric_drift(result.t, result.s)
+    misfit = result.misfit
     return {
         "epoch": epoch,
         "damping": float(result.damping),
+        "damping_units": DAMPING_UNITS[norm],
+        "damping_tuned_to_target_rms": tuned,
         "rms_speed_km_per_yr": float(diag["rms_speed"]),
         "toroidal_fraction": float(diag["toroidal_fraction"]),
         "geostrophic_fraction": float(diag["geostrophic_fraction"]),
         "zonal_geostrophic_fraction": float(diag["zonal_geostrophic_fraction"]),
         "solid_body_drift_deg_per_yr": float(diag["solid_body_drift"]),
+        "atlantic_drift_deg_per_yr": drift["atlantic"],
+        "pacific_drift_deg_per_yr": drift["pacific"],
+        "drift_band_half_width_deg": DRIFT_BAND_HALF_WIDTH_DEG,
         "lod_change_ms": float(diag["lod_change"]),
         "sv_misfit": {
-            k: float(v)
-            for k, v in vars(result.misfit).items()
-            if np.ndim(v) == 0 and isinstance(v, (int, float, np.floating))
+            key: int(value) if key.startswith("n_") else float(value)
+            for key, value in vars(misfit).items()
         },
+        "sv_degree_observed": int(result.lmax_field),
+        "sv_degree_equations": int(result.lmax_sv),
     }
+
+
+def _drift_words(rate: float) -> str:
+    """``-0.124`` -> ``"-0.124 (0.124 westward)"``: the signed rate, then in words."""
+    return f"{rate:+.3f} ({abs(rate):.3f} {'westward' if rate < 0 else 'eastward'})"
+
+
+def _print_row(row: dict, target) -> None:
+    misfit = row["sv_misfit"]
+    tuned = row["damping_tuned_to_target_rms"]
+    print(
+        f"  epoch {row['epoch']:.2f}: damping {row['damping']:.3g} {row['damping_units']} "
+        + (f"tuned to the target rms speed {target:g} km/yr" if tuned else "(given)")
+        + f"; rms speed {row['rms_speed_km_per_yr']:.2f} km/yr"
+        + (" (the target, an input)" if tuned else "")
+        + f", toroidal fraction {row['toroidal_fraction']:.3f}"
+    )
+    print(
+        f"    SV misfit over the observed degrees 1-{row['sv_degree_observed']} "
+        f"({misfit['n_observed']} coefficients): rms {misfit['rms_observed']:.3g} nT/yr "
+        f"(data rms {misfit['data_rms_observed']:.3g}) at a = 6371.2 km, "
+        f"{misfit['rms_observed_cmb']:.3g} nT/yr (data rms {misfit['data_rms_observed_cmb']:.4g}) "
+        f"at the CMB"
+    )
+    print(
+        "    drift, deg/yr eastward positive: solid-body rotation t10/c "
+        f"{_drift_words(row['solid_body_drift_deg_per_yr'])}; within "
+        f"{row['drift_band_half_width_deg']:g} deg of the equator, Atlantic hemisphere "
+        f"(90W-90E) {_drift_words(row['atlantic_drift_deg_per_yr'])}, Pacific hemisphere "
+        f"(90E-270E) {_drift_words(row['pacific_drift_deg_per_yr'])}"
+    )
 
 
 def sample_flow_posterior(
@@ -181,6 +252,9 @@ def sample_flow_posterior(
             inversion.covariance,
         )
     )
+    if chains < 2:  # the split-chain comparison of r_hat needs two chains at least
+        summary["r_hat_max"] = None
+        summary["r_hat_note"] = "r_hat is not defined for a single chain; run --chains 2 or more"
     summary.update(
         {
             "chains": int(chains),
@@ -193,6 +267,45 @@ def sample_flow_posterior(
     return result, summary
 
 
+def _format_nuts(nuts: dict) -> str:
+    if nuts["r_hat_max"] is not None:
+        return format_sampling(nuts)
+    return (
+        f"r_hat not defined (one chain), min bulk ESS {nuts['ess_bulk_min']:.0f}, "
+        f"{nuts['divergences']} divergences, BFMI min {min(nuts['bfmi']):.2f}"
+    )
+
+
+def _available_memory_bytes() -> int:
+    """Memory the inversion may use: MemAvailable of /proc/meminfo, else physical memory."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_size(lmax_field: int, lmax_flow: int) -> None:
+    """Refuse a flow degree whose inversion would not fit in memory (before computing)."""
+    from bayescore.errors import ProblemTooLargeError
+    from bayescore.flow.inversion import inversion_memory_bytes, largest_lmax_flow
+
+    need = inversion_memory_bytes(lmax_field, lmax_flow)
+    have = _available_memory_bytes()
+    if need > have:
+        raise ProblemTooLargeError(
+            f"--lmax-flow {lmax_flow} needs about {need / 1e9:.3g} GB of memory for the "
+            f"inversion (L_B = {lmax_field}, L_SV = {lmax_field + lmax_flow}) but "
+            f"{have / 1e9:.3g} GB are available: the largest flow degree that fits is "
+            f"{largest_lmax_flow(lmax_field, have)}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``bayescore flow``."""
     import matplotlib
@@ -202,34 +315,50 @@ def run(args: argparse.Namespace) -> int:
     import xarray as xr
 
     from bayescore.atomic import atomic_path, save_figure, write_json
+    from bayescore.errors import InvalidDegreeError
     from bayescore.flow.inversion import invert_flow
     from bayescore.flow.plotting import plot_flow_map, plot_ke_spectra
     from bayescore.infer import save_inference_data
     from bayescore.progress import progress
 
     if args.lmax_flow < 1:
-        raise ValueError(f"--lmax-flow must be >= 1, got {args.lmax_flow}")
+        raise InvalidDegreeError(f"--lmax-flow must be >= 1, got {args.lmax_flow}")
     model = load_model(args.model)
     epochs = _epochs(args, model)
+    # every epoch inside the model's span (EpochOutOfRangeError names the first outside)
+    fields = np.asarray(model.coeffs(np.asarray(epochs)), dtype=float)
+    svs = np.asarray(model.sv(np.asarray(epochs)), dtype=float)
+    _check_size(model.lmax, args.lmax_flow)
     target = args.target_rms
     if args.damping is None and target is None:
         target = DEFAULT_TARGET_RMS_KM_PER_YR
     out = Path(args.out)
-    results, rows, datasets = [], [], []
-    for epoch in progress(epochs, desc="flow inversions", enabled=not args.quiet):
-        g, gdot = model.coeffs(epoch), model.sv(epoch)
-        result = invert_flow(
-            g,
-            gdot,
-            args.lmax_flow,
-            norm=args.norm,
-            damping=args.damping,
-            target_rms=target,
-            sv_weights=args.sv_weights,
-            epoch=epoch,
-        )
+
+    # all inversions first: a target out of reach at any epoch stops before any output
+    results = []
+    for epoch, g, gdot in progress(
+        list(zip(epochs, fields, svs, strict=True)),
+        desc="flow inversions",
+        enabled=not args.quiet,
+    ):
+        try:
+            result = invert_flow(
+                g,
+                gdot,
+                args.lmax_flow,
+                norm=args.norm,
+                damping=args.damping,
+                target_rms=target,
+                sv_weights=args.sv_weights,
+                epoch=epoch,
+            )
+        except ValueError as error:  # name the epoch (subclasses keep their type)
+            raise type(error)(f"epoch {epoch:g}: {error}") from error
         results.append(result)
-        row = _summary_row(result, epoch)
+
+    rows, datasets = [], []
+    for epoch, g, result in zip(epochs, fields, results, strict=True):
+        row = _summary_row(result, epoch, args.norm, tuned=target is not None)
         if args.nuts:
             nuts, row["nuts"] = sample_flow_posterior(
                 g,
@@ -270,6 +399,7 @@ def run(args: argparse.Namespace) -> int:
         "sv_weights": args.sv_weights,
         "lmax_flow": args.lmax_flow,
         "target_rms_km_per_yr": target,
+        "sign_convention": "drift rates in deg/yr, eastward positive (westward negative)",
         "epochs": rows,
         "outputs": {
             "summary": str(out / "summary.json"),
@@ -279,19 +409,18 @@ def run(args: argparse.Namespace) -> int:
         },
     }
     write_json(out / "summary.json", summary)
-    print(f"{model.name}: frozen-flux flow, {args.norm} norm, L_F = {args.lmax_flow}")
+    print(
+        f"{model.name}: frozen-flux flow, {args.norm} norm, L_F = {args.lmax_flow}, "
+        f"{args.sv_weights} SV weights, epoch{'s' if len(epochs) > 1 else ''} "
+        + ", ".join(f"{e:g}" for e in epochs)
+    )
     for row in rows:
-        print(
-            f"  {row['epoch']:.2f}: rms speed {row['rms_speed_km_per_yr']:.2f} km/yr, "
-            f"toroidal fraction {row['toroidal_fraction']:.3f}, "
-            f"westward drift {-row['solid_body_drift_deg_per_yr']:.3f} deg/yr "
-            f"(damping {row['damping']:.3g})"
-        )
+        _print_row(row, target)
         if "nuts" in row:
             nuts = row["nuts"]
             print(
                 f"    NUTS {nuts['chains']} x {nuts['draws']} draws ({nuts['warmup']} warm-up) "
-                f"in {nuts['wall_time_s']:.1f} s: {format_sampling(nuts)}"
+                f"in {nuts['wall_time_s']:.1f} s: {_format_nuts(nuts)}"
             )
             print(
                 f"    vs the exact posterior: max |mean difference| "

@@ -25,16 +25,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, InvalidDegreeError, NonFiniteError
 from bayescore.sh.indexing import (
     degree_order_arrays,
     lm_index_tables,
     lmax_from_size,
-    n_coefficients,
 )
 from bayescore.sh.legendre import schmidt_legendre, schmidt_legendre_at_coefficients
 
-__all__ = ["COMPONENTS", "design_matrix", "synth"]
+__all__ = ["COMPONENTS", "check_degree", "design_matrix", "finite_array", "synth"]
 
 #: Names of the spherical vector components, in the order returned by :func:`synth`.
 COMPONENTS = ("r", "theta", "phi")
@@ -45,6 +44,65 @@ def concrete_array(x):
     if isinstance(x, jax.core.Tracer):
         return None
     return np.asarray(x)
+
+
+def check_degree(value, name: str = "lmax") -> int:
+    """A spherical-harmonic degree checked to be an integer >= 1.
+
+    Parameters
+    ----------
+    value : int or integral number
+        The degree (``3`` and ``3.0`` are accepted; ``2.5``, ``0``, ``True`` are not).
+    name : str
+        What the degree is, for the error message.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InvalidDegreeError
+        For a non-integer, non-numeric, boolean or non-positive value (it is never
+        truncated).
+    """
+    try:
+        integral = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        integral = False
+    if not integral or int(value) < 1:
+        raise InvalidDegreeError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def finite_array(value, name: str, ndim: int | None = None) -> np.ndarray:
+    """``value`` as a float64 numpy array, checked to be finite (and of a given rank).
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        What the array is, for the error messages.
+    ndim : int, optional
+        Required number of dimensions.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    CoefficientShapeError
+        If ``ndim`` is given and the array has another rank.
+    NonFiniteError
+        If an entry is NaN or infinite.
+    """
+    array = np.asarray(value, dtype=float)
+    if ndim is not None and array.ndim != ndim:
+        raise CoefficientShapeError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise NonFiniteError(f"{name} contains NaN or infinite values")
+    return array
 
 
 def check_finite(x, name: str) -> None:
@@ -244,14 +302,14 @@ def design_matrix(
 
     Raises
     ------
-    CoefficientShapeError
-        If ``lmax < 1``.
+    InvalidDegreeError
+        If ``lmax`` is not an integer >= 1 (a subclass of :class:`CoefficientShapeError`).
     NonFiniteError, ValueError
         For non-finite coordinates, ``r <= 0`` or ``theta`` outside [0, pi] (concrete input).
     """
-    n_coefficients(lmax)
+    lmax = check_degree(lmax, "lmax")
     component_index = _check_components(components)
     _check_points(r, theta, phi)
     return _design_matrix_jit(
-        r, theta, phi, lmax=int(lmax), component_index=component_index, radius=float(radius)
+        r, theta, phi, lmax=lmax, component_index=component_index, radius=float(radius)
     )

@@ -10,12 +10,17 @@ accept leading batch dimensions (e.g. a time series of flows, shape (K, L_F (L_F
 * Geostrophic (equatorially symmetric) fraction: the share of KE in the flow that is
   symmetric about the equator, toroidal coefficients with l + m odd and poloidal ones
   with l + m even. The paper does not define its "geostrophic" fraction; this is the
-  reading adopted by bayescore (``docs/theory/frozen_flux.md``).
+  reading adopted by bayescore (see the frozen-flux theory page of the documentation).
 * Zonal geostrophic fraction: the share of KE in t_l0 with l odd (t10, t30, ...), the
   flow on geostrophic cylinders of length-of-day studies.
 * Solid-body drift: the angular rate of the solid-body part t10 = w c of the flow,
   ``w = t10 / c`` rad/yr, in degrees per year, eastward positive (westward drift is
-  negative).
+  negative). It is a global average; the westward drift of the historical field is
+  concentrated in the Atlantic hemisphere.
+* Equatorial azimuthal drift of a sector (:func:`sector_drift`,
+  :func:`hemispheric_drift`): the mean angular rate ``u_phi / (c sin theta)`` over a
+  low-latitude band and a range of longitudes (Atlantic hemisphere 90W-90E, Pacific
+  hemisphere 90E-270E), in degrees per year, eastward positive.
 * Length-of-day change: ``dLOD = 1.232 (t10 + 1.776 t30 + 0.080 t50 + 0.002 t70)`` ms
   (Jault et al. 1988, t in km/yr, Schmidt normalisation). With t10 = w c an eastward core
   rotation (t10 > 0) speeds the core up relative to the mantle, which slows down: the day
@@ -23,6 +28,8 @@ accept leading batch dimensions (e.g. a time series of flows, shape (K, L_F (L_F
 """
 
 from __future__ import annotations
+
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -33,6 +40,11 @@ from bayescore.flow.norms import _flow_pair
 from bayescore.sh.indexing import degree_order_arrays
 
 __all__ = [
+    "ATLANTIC_HEMISPHERE",
+    "DRIFT_BAND_HALF_WIDTH_DEG",
+    "PACIFIC_HEMISPHERE",
+    "hemispheric_drift",
+    "sector_drift",
     "LOD_FACTOR_MS",
     "LOD_ZONAL_COEFFICIENTS",
     "UNITS",
@@ -202,3 +214,102 @@ def summarise(t, s, time=None, core_radius: float = CORE_RADIUS_KM):
             attrs={"units": UNITS[key], "description": _DESCRIPTIONS[key]},
         )
     return xr.Dataset(data_vars, coords=coords, attrs={"lmax_flow": lmax})
+
+
+#: Longitudes (degrees east, west edge then east edge) of the Atlantic hemisphere.
+ATLANTIC_HEMISPHERE = (-90.0, 90.0)
+#: Longitudes (degrees east, west edge then east edge) of the Pacific hemisphere.
+PACIFIC_HEMISPHERE = (90.0, 270.0)
+#: Half width (degrees of latitude) of the equatorial band of :func:`sector_drift`.
+DRIFT_BAND_HALF_WIDTH_DEG = 30.0
+
+
+def sector_drift(
+    t,
+    s,
+    west_deg: float,
+    east_deg: float,
+    half_width_deg: float = DRIFT_BAND_HALF_WIDTH_DEG,
+    core_radius: float = CORE_RADIUS_KM,
+) -> float:
+    """Mean azimuthal angular rate of a flow over a low-latitude sector of the CMB.
+
+    The area-weighted mean of ``u_phi / (c sin theta)`` over latitudes within
+    ``half_width_deg`` of the equator and longitudes from ``west_deg`` eastward to
+    ``east_deg``, by Gauss-Legendre quadrature in ``cos theta`` and in longitude (the
+    integrand is smooth; the quadrature has ``2 L_F + 8`` nodes in each direction). A
+    solid-body rotation ``t10 = w c`` gives ``w`` in every sector.
+
+    Parameters
+    ----------
+    t, s : array_like, shape (L_F (L_F + 2),)
+        Toroidal and poloidal coefficients in km/yr.
+    west_deg, east_deg : float
+        West and east edges of the sector in degrees east (``east_deg > west_deg``; the
+        sector may cross 0 or 360, e.g. ``(-90, 90)`` or ``(90, 270)``).
+    half_width_deg : float, optional
+        Half width of the equatorial band in degrees of latitude, in (0, 90).
+    core_radius : float, optional
+        CMB radius c in km.
+
+    Returns
+    -------
+    float
+        Drift rate in degrees per year, eastward positive (a westward drift is
+        negative).
+    """
+    from bayescore.flow.velocity import velocity
+
+    t, s, lmax = _as_flow(t, s)
+    if t.ndim != 1:
+        raise CoefficientShapeError(f"sector_drift expects one flow (1-D t, s), got {t.shape}")
+    if not east_deg > west_deg or east_deg - west_deg > 360.0:
+        raise ValueError(
+            f"the sector must run eastward from west_deg to east_deg within 360 degrees, "
+            f"got {west_deg!r} to {east_deg!r}"
+        )
+    if not 0.0 < half_width_deg < 90.0:
+        raise ValueError(f"half_width_deg must lie in (0, 90), got {half_width_deg!r}")
+    n = 2 * lmax + 8
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    top = math.sin(math.radians(half_width_deg))
+    cos_theta = top * nodes  # Gauss-Legendre in cos(theta) carries the area weight
+    phi = np.radians(west_deg + 0.5 * (east_deg - west_deg) * (nodes + 1.0))
+    theta_grid, phi_grid = np.meshgrid(np.arccos(cos_theta), phi, indexing="ij")
+    _, u_phi = velocity(t, s, theta_grid, phi_grid)
+    rate = np.asarray(u_phi) / (core_radius * np.sin(theta_grid))
+    area = np.outer(weights, weights)
+    return float(np.degrees(np.sum(area * rate) / np.sum(area)))
+
+
+def hemispheric_drift(
+    t,
+    s,
+    half_width_deg: float = DRIFT_BAND_HALF_WIDTH_DEG,
+    core_radius: float = CORE_RADIUS_KM,
+) -> dict:
+    """Equatorial azimuthal drift of the Atlantic and Pacific hemispheres.
+
+    :func:`sector_drift` over :data:`ATLANTIC_HEMISPHERE` (90W-90E) and
+    :data:`PACIFIC_HEMISPHERE` (90E-270E). For the historical field the Atlantic
+    hemisphere drifts westward several times faster than the global solid-body rate
+    ``t10 / c`` and the Pacific hemisphere hardly drifts.
+
+    Parameters
+    ----------
+    t, s : array_like, shape (L_F (L_F + 2),)
+        Toroidal and poloidal coefficients in km/yr.
+    half_width_deg : float, optional
+        Half width of the equatorial band in degrees of latitude.
+    core_radius : float, optional
+        CMB radius c in km.
+
+    Returns
+    -------
+    dict
+        ``{"atlantic": rate, "pacific": rate}`` in degrees per year, eastward positive.
+    """
+    return {
+        name: sector_drift(t, s, *edges, half_width_deg=half_width_deg, core_radius=core_radius)
+        for name, edges in (("atlantic", ATLANTIC_HEMISPHERE), ("pacific", PACIFIC_HEMISPHERE))
+    }

@@ -1,11 +1,11 @@
 """Quadratic norms of a core-surface flow (kinetic energy, weak, strong, temporal).
 
-A flow at the core-mantle boundary (CMB, radius c) is ``u = curl(r T) + grad_H(r S)`` with
-T and S expanded in Schmidt semi-normalised harmonics with coefficients t and s in km/yr
-(``docs/conventions.md``). Every norm used here is diagonal in that basis: it is a sum over
-the coefficients of ``weight_l * (t_lm**2 + s_lm**2)`` with a weight that depends on the
-degree l only (the same for t and s). With the integral of ``Y_lm**2`` over the unit sphere
-equal to ``4 pi / (2l + 1)``:
+A flow at the core-mantle boundary (CMB, radius c) is ``u = curl(r T) + grad_H(r S)`` with T
+and S expanded in Schmidt semi-normalised harmonics with coefficients t and s in km/yr (the
+conventions page of the documentation). Every norm used here is diagonal in that basis: it
+is a sum over the coefficients of ``weight_l * (t_lm**2 + s_lm**2)`` with a weight that
+depends on the degree l only (the same for t and s). With the integral of ``Y_lm**2`` over
+the unit sphere equal to ``4 pi / (2l + 1)``:
 
 =========================  ===========================================  ====================
 norm                       integral                                     weight of degree l
@@ -37,6 +37,7 @@ from bayescore.sh.indexing import degree_order_arrays
 
 __all__ = [
     "NORMS",
+    "DAMPING_UNITS",
     "degree_weights",
     "coefficient_weights",
     "flow_norm_weights",
@@ -52,6 +53,14 @@ NORMS = {
     "energy": "(km/yr)^2",
     "weak": "km^2/yr^2",
     "strong": "1/yr^2",
+}
+
+#: Units of the damping lambda of each norm: those that make ``lambda x^T N x``
+#: dimensionless (the inverse of the units in :data:`NORMS`).
+DAMPING_UNITS = {
+    "energy": "yr^2/km^2",
+    "weak": "yr^2/km^2",
+    "strong": "yr^2",
 }
 
 
@@ -121,12 +130,8 @@ def flow_norm_weights(lmax: int, norm: str = "strong", core_radius: float = CORE
 
     Parameters
     ----------
-    lmax : int
-        Maximum degree L_F.
-    norm : {"energy", "weak", "strong"}
-        See :func:`degree_weights`.
-    core_radius : float, optional
-        CMB radius c in km.
+    lmax, norm, core_radius
+        As in :func:`coefficient_weights` (degree L_F, norm name, CMB radius in km).
 
     Returns
     -------

@@ -52,6 +52,7 @@ import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
 from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.fields.synthesis import check_degree
 from bayescore.flow.velocity import Flow, check_flow_coefficients
 from bayescore.sh.grid import (
     GaussLegendreGrid,
@@ -83,16 +84,10 @@ def _check_field(g, what: str = "Gauss coefficient vector g") -> int:
     return lmax
 
 
-def _check_degree(value, name: str) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise CoefficientShapeError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 def _sv_degree(lmax_field: int, lmax_flow: int, lmax_sv) -> int:
     if lmax_sv is None:
         return lmax_field + lmax_flow
-    return _check_degree(lmax_sv, "lmax_sv")
+    return check_degree(lmax_sv, "lmax_sv")
 
 
 def _check_grid(grid, lmax_field: int, lmax_flow: int, lmax_sv: int) -> GaussLegendreGrid:
@@ -127,8 +122,8 @@ def operator_grid(lmax_field: int, lmax_flow: int, lmax_sv: int | None = None):
         ``nlat = (L_B + L_F + L_SV) // 2 + 1`` colatitudes and the smallest even
         2-3-5-smooth ``nlon > L_B + L_F + L_SV`` (and ``> 2 max(L_B, L_F, L_SV)``).
     """
-    lmax_field = _check_degree(lmax_field, "lmax_field")
-    lmax_flow = _check_degree(lmax_flow, "lmax_flow")
+    lmax_field = check_degree(lmax_field, "lmax_field")
+    lmax_flow = check_degree(lmax_flow, "lmax_flow")
     lmax_sv = _sv_degree(lmax_field, lmax_flow, lmax_sv)
     return quadrature_grid(lmax_field + lmax_flow + lmax_sv, max(lmax_field, lmax_flow, lmax_sv))
 
@@ -598,7 +593,7 @@ def frozen_flux_matrix(
         ``.G`` are its toroidal and poloidal halves.
     """
     lmax_field = _check_field(g)
-    lmax_flow = _check_degree(lmax_flow, "lmax_flow")
+    lmax_flow = check_degree(lmax_flow, "lmax_flow")
     lmax_sv = _sv_degree(lmax_field, lmax_flow, lmax_sv)
     grid = _check_grid(grid, lmax_field, lmax_flow, lmax_sv)
     matrix = _compiled_flow_matrix(grid, lmax_flow, lmax_sv)(jnp.asarray(g))
@@ -620,10 +615,8 @@ def field_matrix(
         (..., 2 L_F(L_F+2)).
     lmax_field : int
         Degree L_B of the field (the number of columns is L_B(L_B+2)).
-    lmax_sv : int, optional
-        Degree L_SV of the SV rows; default ``L_B + L_F``.
-    grid : GaussLegendreGrid, optional
-        Quadrature grid; default :func:`operator_grid`.
+    lmax_sv, grid
+        As in :func:`frozen_flux_matrix`.
 
     Returns
     -------
@@ -647,7 +640,7 @@ def field_matrix(
         half = np.shape(u)[-1] // 2
         t, s = u[..., :half], u[..., half:]
     lmax_flow = check_flow_coefficients(t, s)
-    lmax_field = _check_degree(lmax_field, "lmax_field")
+    lmax_field = check_degree(lmax_field, "lmax_field")
     lmax_sv = _sv_degree(lmax_field, lmax_flow, lmax_sv)
     grid = _check_grid(grid, lmax_field, lmax_flow, lmax_sv)
     return _compiled_field_matrix(grid, lmax_field, lmax_sv)(jnp.asarray(t), jnp.asarray(s))

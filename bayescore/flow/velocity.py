@@ -6,13 +6,12 @@ The flow at r = c (``bayescore.constants.CORE_RADIUS_KM``) is
     u_theta = (1/sin theta) dT/dphi + dS/dtheta,
     u_phi   = -dT/dtheta + (1/sin theta) dS/dphi,
 
-with the scalars T and S expanded in real Schmidt semi-normalised harmonics
-(``docs/conventions.md``) with coefficients ``t`` and ``s`` in km/yr, in the order of Gauss
+with the scalars T and S expanded in real Schmidt semi-normalised harmonics (the conventions
+page of the documentation) with coefficients ``t`` and ``s`` in km/yr, in the order of Gauss
 coefficients (t10, t11c, t11s, t20, ...). Per harmonic, ``c div_H u = -l(l+1) S`` and the
 radial vorticity ``c r . curl_H u = l(l+1) T``. A solid-body rotation at eastward angular
-rate ``w`` (rad/yr) is ``t_10 = w c`` km/yr (``T = t_10 cos theta`` gives
-``u_phi = t_10 sin theta``, eastward). ``u_theta`` is positive southward, ``u_phi``
-eastward.
+rate ``w`` (rad/yr) is ``t_10 = w c`` km/yr (``T = t_10 cos theta`` gives ``u_phi = t_10 sin
+theta``, eastward). ``u_theta`` is positive southward, ``u_phi`` eastward.
 """
 
 from __future__ import annotations

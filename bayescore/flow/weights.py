@@ -25,7 +25,7 @@ The powers of (a/c) cancel. The constant k (``representation_scale``, dimensionl
 paper absorbs it in lambda_1) sets the relative size of the two branches; with ``k = 1``
 each coefficient's representation error is as large as its degree's mean square SV. The
 weights are in (nT/yr)^-2 and bayescore uses them as the precision of the SV errors (see
-``docs/theory/frozen_flux.md``).
+:mod:`bayescore.flow.inversion`).
 """
 
 from __future__ import annotations

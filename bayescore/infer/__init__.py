@@ -9,6 +9,8 @@ Drivers
 * :func:`map_lbfgs`: MAP by optax L-BFGS on any model's potential energy;
 * :func:`laplace_approximation`, :func:`laplace_from_gauss_newton`: Gaussian approximation
   at the MAP;
+* :func:`gaussian_posterior` and the block-tridiagonal solvers of
+  :mod:`bayescore.infer.linear_gaussian`: exact posteriors of linear-Gaussian problems;
 * :func:`run_nuts`: NUTS, whitened by the Laplace approximation, chains in parallel across
   devices when available.
 
@@ -57,6 +59,7 @@ from bayescore.infer.inference_data import (
 )
 from bayescore.infer.laplace import LaplaceResult, laplace_approximation, laplace_from_gauss_newton
 from bayescore.infer.layout import BlockLayout
+from bayescore.infer.linear_gaussian import gaussian_posterior
 from bayescore.infer.nuts import NUTSResult, default_chain_method, run_nuts
 from bayescore.infer.optimise import MAPResult, map_lbfgs
 
@@ -70,6 +73,7 @@ __all__ = [
     "default_chain_method",
     "gauss_newton_map",
     "labelled_dataset",
+    "gaussian_posterior",
     "laplace_approximation",
     "laplace_from_gauss_newton",
     "map_lbfgs",

@@ -11,7 +11,7 @@ Series (:func:`site_velocity_series`)
 -------------------------------------
 For every epoch the frozen-flux flow (strong norm, degree ``L_F = 14``, SV equations to
 ``L_B + L_F = 28``) is the posterior mean of the linear-Gaussian problem of
-:func:`bayescore.flow.inversion.invert_flow_series`, with independent epochs and one
+:func:`bayescore.flow.series.invert_flow_series`, with independent epochs and one
 damping for all of them; the velocities at the sites follow from
 :func:`bayescore.flow.sites.site_velocities` (km/yr, ``u_theta`` southward, ``u_phi``
 eastward). Choices, and why:
@@ -177,7 +177,7 @@ def site_velocity_series(
     """Velocity time series at named sites of the CMB from flows inverted from a field model.
 
     The flows of all epochs are solved together by
-    :func:`bayescore.flow.inversion.invert_flow_series` with one damping; see the module
+    :func:`bayescore.flow.series.invert_flow_series` with one damping; see the module
     docstring for why the defaults are uniform SV weights and a damping tuned at 1980.
 
     Parameters
@@ -205,7 +205,7 @@ def site_velocity_series(
     reference_epoch : float
         Epoch at which the damping is tuned (default 1980.0), inside the model's span.
     sv_weights : {"uniform", "lesur", "cmb"} or array_like
-        SV weights, as in :func:`bayescore.flow.inversion.invert_flow_series` (default
+        SV weights, as in :func:`bayescore.flow.series.invert_flow_series` (default
         ``"uniform"``). A per-epoch array (K, n_sv) needs an explicit ``damping``.
     temporal_damping : float, optional
         Couple the epochs by the temporal norm (default None: independent epochs).
@@ -232,7 +232,8 @@ def site_velocity_series(
     NonFiniteError
         Non-finite start, end or step.
     """
-    from bayescore.flow.inversion import find_damping_for_rms, invert_flow_series
+    from bayescore.flow.damping import find_damping_for_rms
+    from bayescore.flow.series import invert_flow_series
     from bayescore.flow.sites import site_velocities
 
     epochs = _epoch_grid(start, end, step)
