@@ -1,7 +1,6 @@
 """States of the truth and of fitted models at an epoch, and the labelled records of a sweep.
 
-Part of :mod:`bayescore.studies.regularisation` (Lesur et al. 2010, Earth Planets Space 62, 503,
-Section 4, redone on synthetic data); see that module for the overview.
+See :mod:`bayescore.studies.regularisation` for the study's overview.
 """
 
 from __future__ import annotations
