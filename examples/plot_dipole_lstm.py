@@ -66,7 +66,7 @@ for series, quantity in CASES:
 # ----------------------------
 # The signed moment changes sign at every polarity reversal; the held-out part (right of
 # the dashed line) is the Brunhes chron, stronger on average than the training part.
-fig, ax = plt.subplots(figsize=(10, 3.5), constrained_layout=True)
+fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
 for series, colour in (("padm2m", "C0"), ("sint2000", "C1")):
     data = results[series, "signed"].series
     ax.plot(1000 * data["time"], data, color=colour, lw=0.8, label=data.attrs["source"])
@@ -105,18 +105,19 @@ for result in results.values():
 # %%
 # Predictions and spectra, case by case
 # -------------------------------------
-# Top left: one-step predictions of the two networks with their 90 % MC-dropout
-# intervals. Top right: free-running forecasts of the increment network and AR(3) with
-# their 90 % intervals. Bottom: the spectrum of the held-out series (validation, with
-# its 95 % interval) against the predicted series' (left, with the band of the
-# MC-dropout passes) and against the band of the free-running sample paths (right).
+# From the top: one-step predictions of the two networks with their 90 % MC-dropout
+# intervals; free-running forecasts of the increment network and AR(3) with their 90 %
+# intervals; the spectrum of the held-out series (validation, with its 95 % interval)
+# against the predicted series' (with the band of the MC-dropout passes) and against
+# the band of the free-running sample paths. One panel per row, so that the figure
+# keeps legible text at the width of the page.
 def case_figure(result):
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), constrained_layout=True)
+    fig, axes = plt.subplots(4, 1, figsize=(7.5, 15), constrained_layout=True)
     networks = list(result.networks)
-    plot_dipole_prediction(result, "one_step", networks, ax=axes[0, 0], history_kyr=100)
-    plot_dipole_prediction(result, "free_run", [networks[0], "AR(3)"], ax=axes[0, 1])
-    plot_dipole_spectra(result, networks[0], "one_step", ax=axes[1, 0])
-    plot_dipole_spectra(result, networks[0], "free_run", ax=axes[1, 1])
+    plot_dipole_prediction(result, "one_step", networks, ax=axes[0], history_kyr=100)
+    plot_dipole_prediction(result, "free_run", [networks[0], "AR(3)"], ax=axes[1])
+    plot_dipole_spectra(result, networks[0], "one_step", ax=axes[2])
+    plot_dipole_spectra(result, networks[0], "free_run", ax=axes[3])
     fig.suptitle(f"{result.config['source']}, {result.config['quantity']} moment ({SIZE} size)")
     return fig
 

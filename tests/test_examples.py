@@ -75,6 +75,25 @@ def test_example_has_gallery_title(path: Path):
     assert len(rule) >= len(title), f"{path.name}: the '=' underline is shorter than the title"
 
 
+#: Widest figure (inches) that keeps 10 pt text legible in the site's text column, which
+#: shows about 750 px: the gallery saves figures at 100 dpi and scales wider ones down.
+MAX_FIGURE_WIDTH_IN = 8.0
+_FIGURE_SIZE = re.compile(
+    r"(?:figsize=|set_size_inches)\(?\(\s*(?P<width>[\d.]+)\s*,\s*(?P<height>[\d.]+)\s*\)"
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_example_figures_fit_the_column(path: Path):
+    """Every figure size an example sets is at most MAX_FIGURE_WIDTH_IN wide."""
+    sizes = [
+        (float(match["width"]), float(match["height"]))
+        for match in _FIGURE_SIZE.finditer(path.read_text(encoding="utf-8"))
+    ]
+    too_wide = [size for size in sizes if size[0] > MAX_FIGURE_WIDTH_IN]
+    assert not too_wide, f"{path.name}: figures wider than {MAX_FIGURE_WIDTH_IN} in: {too_wide}"
+
+
 @pytest.mark.parametrize("path", _params())
 def test_example_runs(path: Path, request, tmp_path):
     env = dict(os.environ)
