@@ -20,6 +20,7 @@ The other hooks keep the site readable offline and at column width:
   there.
 * :func:`on_page_markdown` turns the Markdown score tables that the gallery examples print
   (inside their "Out:" code blocks) into rendered tables.
+* :func:`on_startup` imports ``absl.logging`` before the gallery runs (see there).
 """
 
 from __future__ import annotations
@@ -215,3 +216,19 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if "mkd-glr-script-out-disp" not in markdown:
         return markdown
     return render_output_tables(markdown)
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    """MkDocs event: import ``absl.logging`` while ``sys.stderr`` is the real one.
+
+    Importing ``absl.logging`` (Flax and Optax do) creates absl's log handler bound to
+    the ``sys.stderr`` of that moment. The gallery runs the examples with ``sys.stderr``
+    replaced by its output tee, so the first import there would bind the handler to the
+    tee, and at interpreter exit :func:`logging.shutdown` would ask the handler to close
+    it: a tee has no ``close``, and the build ended with a traceback from absl. Imported
+    here first, the handler keeps the real ``sys.stderr``, which it never closes.
+    """
+    try:
+        import absl.logging  # noqa: F401
+    except ImportError:  # absl-py comes with optax and flax; nothing to protect without it
+        pass

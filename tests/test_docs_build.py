@@ -224,6 +224,41 @@ def test_hooks_render_output_tables():
     assert hooks.render_output_tables("no output") == "no output"
 
 
+def test_hooks_keep_absl_off_the_gallery_tee(tmp_path):
+    """After the startup hook, importing absl under a replaced stderr exits cleanly.
+
+    This is what the gallery does (its output tee has no ``close``); without the hook
+    the interpreter ends with a traceback from absl's handler (checked as a control).
+    """
+    pytest.importorskip("absl.logging")
+    script = tmp_path / "gallery_like.py"
+    script.write_text(
+        "import importlib.util, sys\n"
+        "if sys.argv[1] == 'hook':\n"
+        f"    path = {str(DOCS_DIR / 'hooks.py')!r}\n"
+        "    spec = importlib.util.spec_from_file_location('hooks', path)\n"
+        "    hooks = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(hooks)\n"
+        "    hooks.on_startup(command='build', dirty=False)\n"
+        "class Tee:\n"
+        "    def write(self, data): pass\n"
+        "    def flush(self): pass\n"
+        "real, sys.stderr = sys.stderr, Tee()\n"
+        "import absl.logging\n"
+        "sys.stderr = real\n",
+        encoding="utf-8",
+    )
+    runs = {
+        mode: subprocess.run(
+            [sys.executable, str(script), mode], capture_output=True, text=True, check=False
+        )
+        for mode in ("hook", "control")
+    }
+    assert "Traceback" in runs["control"].stderr, "the control no longer shows the problem"
+    hooked = runs["hook"]
+    assert hooked.returncode == 0 and "Traceback" not in hooked.stderr, hooked.stderr
+
+
 @pytest.mark.slow
 def test_mkdocs_build_strict(tmp_path, shared_data):
     """``mkdocs build --strict`` passes: no broken link, no failing example.
