@@ -22,9 +22,9 @@ example runs the whole workflow on a small synthetic data set whose truth is kno
 # Setup
 # -----
 # The size follows the gallery convention (``examples/README.md``). The small size
-# (degree 4, ~1300 data, 2 chains of 300 draws) takes about 35 s of CPU time, mostly
-# compilation; the full size (degree 8, ~11,000 data, 4 chains of 500 draws) about 70 s
-# of CPU time, a few minutes on a busy two-core machine.
+# (degree 4, ~1300 data, 2 chains of 200 draws after 100 warm-up steps) spends most of
+# its time compiling; the full size (degree 8, ~11,000 data, 4 chains of 500 draws) takes
+# about 70 s of CPU time, a few minutes on a busy two-core machine.
 import os
 import time
 import warnings
@@ -69,8 +69,8 @@ if SIZE not in ("small", "full"):
     raise ValueError(f"BAYESCORE_EXAMPLE_SIZE must be 'small' or 'full', not {SIZE!r}")
 
 CONFIG = {
-    "small": {"lmax": 4, "n_satellite": 300, "n_sites": 10, "chains": 2, "warmup": 200,
-              "draws": 300, "grid": (46, 91)},
+    "small": {"lmax": 4, "n_satellite": 300, "n_sites": 10, "chains": 2, "warmup": 100,
+              "draws": 200, "grid": (46, 91)},
     "full": {"lmax": 8, "n_satellite": 3000, "n_sites": 60, "chains": 4, "warmup": 500,
              "draws": 500, "grid": (91, 181)},
 }[SIZE]  # fmt: skip
