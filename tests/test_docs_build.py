@@ -149,6 +149,11 @@ def test_hooks_rewrite_sphinx_roles():
     assert hooks.rewrite_roles("<p>no roles</p>") == "<p>no roles</p>"
 
 
+def test_site_needs_no_other_host():
+    """No web fonts from another host: the theme uses system fonts, offline as online."""
+    assert _mkdocs_config()["theme"].get("font") is False
+
+
 def test_maths_served_with_the_site():
     """MathJax is loaded from the site itself (docs/hooks.py publishes it), not a CDN."""
     config = _mkdocs_config()
