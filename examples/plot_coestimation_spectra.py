@@ -109,14 +109,14 @@ print("degrees where the SA spectrum is closer to the truth's than USN's:",
 # with degree, makes the SA spectrum collapse, while BSN and WSN keep SA power at every
 # degree, close to the truth's.
 fig, axes = plt.subplots(2, 1, figsize=(7.5, 8.4), constrained_layout=True)
-_ = study.plot_comparison(comparison, axes=axes)
+study.plot_comparison(comparison, axes=axes)
 
 # %%
 # The flows of BSN and WSN (the paper's Fig. 8)
 # ---------------------------------------------
 # The strong norm takes more energy out of the small scales than the weak norm.
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
-_ = study.plot_flow_spectra(comparison, axes=axes)
+study.plot_flow_spectra(comparison, axes=axes)
 
 # %%
 # SV spectrum at the CMB against the spatial damping (the paper's Fig. 2)
@@ -127,13 +127,13 @@ _ = study.plot_flow_spectra(comparison, axes=axes)
 fig, axes = plt.subplots(2, 1, figsize=(7.5, 9.5), constrained_layout=True,
                          gridspec_kw={"height_ratios": [1.2, 1]})  # fmt: skip
 study.plot_sweep_spectra(results["lambda_space"], "sv", ax=axes[0])
-_ = study.plot_tradeoff(results["lambda_space"], "sv_energy", ax=axes[1])
+study.plot_tradeoff(results["lambda_space"], "sv_energy", ax=axes[1])
 
 # %%
 # Flow spectra against the spatial damping (the paper's Fig. 3)
 # -------------------------------------------------------------
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
-_ = study.plot_flow_spectra(results["lambda_space"], axes=axes)
+study.plot_flow_spectra(results["lambda_space"], axes=axes)
 
 # %%
 # SA spectrum against the temporal damping (the paper's Fig. 4)
@@ -146,13 +146,13 @@ fig, axes = plt.subplots(2, 1, figsize=(7.5, 9.5), constrained_layout=True,
                          gridspec_kw={"height_ratios": [1.2, 1]})  # fmt: skip
 study.plot_sweep_spectra(results["lambda_time"], "sa", radius=6371.2, ax=axes[0],
                          reference_quantities=("field", "sv"), background=True)  # fmt: skip
-_ = study.plot_tradeoff(results["lambda_time"], "sa_energy", ax=axes[1])
+study.plot_tradeoff(results["lambda_time"], "sa_energy", ax=axes[1])
 
 # %%
 # Spectra of the flow's time change against the temporal damping (the paper's Fig. 5)
 # -----------------------------------------------------------------------------------
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
-_ = study.plot_flow_spectra(results["lambda_time"], rate=True, axes=axes)
+study.plot_flow_spectra(results["lambda_time"], rate=True, axes=axes)
 
 # %%
 # Flow statistics along the sweeps

@@ -125,7 +125,7 @@ for name, result in results.items():
 # Kinetic-energy spectra
 # ----------------------
 # The strong norm makes the spectra fall steeply with degree; the toroidal part dominates.
-_ = plot_ke_spectra(list(results.values()), labels=list(results))
+plot_ke_spectra(list(results.values()), labels=list(results))
 
 # %%
 # Trade-off curve
@@ -140,7 +140,7 @@ curve = damping_tradeoff(
     np.logspace(-1, 5, N_DAMPINGS) * result.damping / 10.0,
     norm=NORM,
 )
-_ = plot_tradeoff(curve, chosen_damping=result.damping)
+plot_tradeoff(curve, chosen_damping=result.damping)
 
 # %%
 # The secular variation explained by the flow

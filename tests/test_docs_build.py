@@ -72,6 +72,8 @@ def test_gallery_configuration_fails_loudly():
     assert gallery["gallery_dirs"] == f"docs/{GALLERY_DIR}"
     assert gallery["abort_on_example_error"] is True
     assert gallery["only_warn_on_example_error"] is False
+    # No repr of a cell's last expression (Text, Legend, Axes) in the "Out:" blocks.
+    assert gallery["capture_repr"] == []
     assert config["strict"] is True
     assert (REPO_ROOT / "examples" / "README.md").is_file(), "mkdocs-gallery needs a README"
 
@@ -186,7 +188,8 @@ def test_gallery_leftovers_not_published():
     pathspec = pytest.importorskip("pathspec")
     spec = pathspec.GitIgnoreSpec.from_lines(_mkdocs_config()["exclude_docs"].splitlines())
     for leftover in ("plot_field_spectra.py.md5", "plot_field_spectra_codeobj.pickle",
-                     "images/thumb/mkd_glr_plot_field_spectra_thumb.png.md5"):  # fmt: skip
+                     "images/thumb/mkd_glr_plot_field_spectra_thumb.png.md5",
+                     "mg_execution_times.md"):  # fmt: skip
         assert spec.match_file(f"{GALLERY_DIR}/{leftover}"), leftover
     for page in ("index.md", "plot_field_spectra.md", "images/mkd_glr_plot_field_spectra_001.png",
                  "plot_field_spectra.py", "plot_field_spectra.ipynb"):  # fmt: skip
