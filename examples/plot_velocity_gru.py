@@ -42,7 +42,7 @@ if SIZE not in ("small", "full"):
     raise ValueError(f"BAYESCORE_EXAMPLE_SIZE must be 'small' or 'full', not {SIZE!r}")
 
 SETTINGS = {
-    "small": {"epochs": 60, "n_networks": 1, "n_mc": 30},
+    "small": {"epochs": 150, "n_networks": 1, "n_mc": 50},
     "full": {"epochs": 500, "n_networks": 5, "n_mc": 200},
 }[SIZE]
 FRACTIONS = {"small": (0.75, 0.9), "full": (0.75, 0.8, 0.85, 0.9)}[SIZE]
