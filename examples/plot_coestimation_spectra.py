@@ -108,13 +108,15 @@ print("degrees where the SA spectrum is closer to the truth's than USN's:",
 # is where they part: the USN roughness damping, whose weight grows like (a/c)^(2l)
 # with degree, makes the SA spectrum collapse, while BSN and WSN keep SA power at every
 # degree, close to the truth's.
-study.plot_comparison(comparison)
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 8.4), constrained_layout=True)
+study.plot_comparison(comparison, axes=axes)
 
 # %%
 # The flows of BSN and WSN (the paper's Fig. 8)
 # ---------------------------------------------
 # The strong norm takes more energy out of the small scales than the weak norm.
-study.plot_flow_spectra(comparison)
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
+study.plot_flow_spectra(comparison, axes=axes)
 
 # %%
 # SV spectrum at the CMB against the spatial damping (the paper's Fig. 2)
@@ -122,15 +124,16 @@ study.plot_flow_spectra(comparison)
 # Labels ``d`` are the paper's exponents (lambda_2B = 10^d, its choice d = -2.25 at our
 # reference value); our damping is in brackets (yr). A stronger spatial damping takes
 # power out of the high-degree SV and costs data misfit: the trade-off curve.
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True,
-                         gridspec_kw={"width_ratios": [1.4, 1]})  # fmt: skip
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 9.5), constrained_layout=True,
+                         gridspec_kw={"height_ratios": [1.2, 1]})  # fmt: skip
 study.plot_sweep_spectra(results["lambda_space"], "sv", ax=axes[0])
 study.plot_tradeoff(results["lambda_space"], "sv_energy", ax=axes[1])
 
 # %%
 # Flow spectra against the spatial damping (the paper's Fig. 3)
 # -------------------------------------------------------------
-study.plot_flow_spectra(results["lambda_space"])
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
+study.plot_flow_spectra(results["lambda_space"], axes=axes)
 
 # %%
 # SA spectrum against the temporal damping (the paper's Fig. 4)
@@ -139,8 +142,8 @@ study.plot_flow_spectra(results["lambda_space"])
 # the flow's time change is damped the SA falls towards the background SA (the SA of
 # the field and SV advected by the steady flow, paper eq. 33): reached at high degrees,
 # not at low ones, as in the paper.
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True,
-                         gridspec_kw={"width_ratios": [1.4, 1]})  # fmt: skip
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 9.5), constrained_layout=True,
+                         gridspec_kw={"height_ratios": [1.2, 1]})  # fmt: skip
 study.plot_sweep_spectra(results["lambda_time"], "sa", radius=6371.2, ax=axes[0],
                          reference_quantities=("field", "sv"), background=True)  # fmt: skip
 study.plot_tradeoff(results["lambda_time"], "sa_energy", ax=axes[1])
@@ -148,7 +151,8 @@ study.plot_tradeoff(results["lambda_time"], "sa_energy", ax=axes[1])
 # %%
 # Spectra of the flow's time change against the temporal damping (the paper's Fig. 5)
 # -----------------------------------------------------------------------------------
-study.plot_flow_spectra(results["lambda_time"], rate=True)
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.0), sharey=True, constrained_layout=True)
+study.plot_flow_spectra(results["lambda_time"], rate=True, axes=axes)
 
 # %%
 # Flow statistics along the sweeps

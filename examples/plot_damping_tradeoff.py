@@ -88,7 +88,7 @@ for norm, curve in curves.items():
 # that explains little. The star marks the 10 km/yr flow: for the strong norm it sits
 # at the bend of the curve; the weak and energy norms, which penalise small scales less,
 # give curves without a clear corner, so the rms-speed rule is what fixes their damping.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), constrained_layout=True)
+fig, axes = plt.subplots(3, 1, figsize=(7.5, 10.5), constrained_layout=True)
 for ax, (norm, curve) in zip(axes, curves.items(), strict=True):
     ax.loglog(curve.norm_value, curve.chi2, "-", color="C0")
     k = int(np.argmin(np.abs(np.log(curve.dampings / chosen[norm]))))
@@ -110,7 +110,7 @@ fig.suptitle(f"Trade-off curves, IGRF-14 {EPOCH:g}")
 # solid-body drift (t10/c) depend on the norm even at the same rms speed: the strong
 # norm's flow is the most toroidal and drifts fastest to the west (printed above), and its
 # properties change quickly once the flow is damped well beyond the chosen value.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.0), constrained_layout=True)
+fig, axes = plt.subplots(3, 1, figsize=(7.5, 9.5), sharex=True, constrained_layout=True)
 for norm, curve in curves.items():
     relative = curve.dampings / chosen[norm]
     stats = statistics[norm]
@@ -123,8 +123,8 @@ axes[1].set_ylabel("toroidal fraction of the kinetic energy")
 axes[2].set_ylabel("solid-body drift t10/c (deg/yr, east > 0)")
 for ax in axes:
     ax.axvline(1.0, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("damping / damping of the 10 km/yr flow")
     ax.grid(True, which="both", alpha=0.3)
+axes[-1].set_xlabel("damping / damping of the 10 km/yr flow")
 axes[0].legend(fontsize="small")
 
 # %%
@@ -133,7 +133,7 @@ axes[0].legend(fontsize="small")
 # Strong-norm flows at a tenth of, at, and ten times the chosen damping. Damping removes
 # energy at high degrees first: the spectra of the strong norm fall steeply with degree,
 # and a larger damping steepens them further.
-fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
 curve, stats = curves["strong"], statistics["strong"]
 degree = np.arange(1, LMAX_FLOW + 1)
 for factor, color in ((0.1, "C2"), (1.0, "C0"), (10.0, "C3")):
@@ -149,5 +149,5 @@ for factor, color in ((0.1, "C2"), (1.0, "C0"), (10.0, "C3")):
 ax.set_xlabel("spherical-harmonic degree l")
 ax.set_ylabel("kinetic energy per degree (km^2/yr^2)")
 ax.set_title("Strong-norm flows, IGRF-14 2020")
-ax.legend(fontsize="x-small", ncol=2)
+ax.legend(fontsize="small", ncol=2)
 ax.grid(True, which="both", alpha=0.3)

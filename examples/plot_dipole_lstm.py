@@ -26,8 +26,9 @@ The numbers of the full-size run are in the documentation page
 # The example size follows the gallery convention (``examples/README.md``). ``full`` is
 # the talk's network (4 x 50 LSTM, window 60, 50 epochs with early stopping, 100 MC
 # samples; several minutes per case); ``small`` runs the same code with a one-layer
-# network of 8 units, a 30-step window, 3 epochs and 20 MC samples, so its networks are
-# not trained enough to mean anything: the figures then only show what is drawn.
+# network of 8 units, a 30-step window, 3 epochs and 20 MC samples, and for the signed
+# moment only, so its networks are not trained enough to mean anything: the figures then
+# only show what is drawn.
 import os
 
 import matplotlib.pyplot as plt
@@ -46,9 +47,8 @@ SETTINGS = {
     "small": dict(hidden_size=8, num_layers=1, window=30, epochs=3, n_mc=20),
     "full": dict(hidden_size=50, num_layers=4, window=60, epochs=50, n_mc=100),
 }[SIZE]
-CASES = [
-    (series, quantity) for series in ("padm2m", "sint2000") for quantity in ("magnitude", "signed")
-]
+QUANTITIES = {"small": ("signed",), "full": ("magnitude", "signed")}[SIZE]
+CASES = [(series, quantity) for series in ("padm2m", "sint2000") for quantity in QUANTITIES]
 
 # %%
 # Run the study
@@ -66,7 +66,7 @@ for series, quantity in CASES:
 # ----------------------------
 # The signed moment changes sign at every polarity reversal; the held-out part (right of
 # the dashed line) is the Brunhes chron, stronger on average than the training part.
-fig, ax = plt.subplots(figsize=(10, 3.5), constrained_layout=True)
+fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
 for series, colour in (("padm2m", "C0"), ("sint2000", "C1")):
     data = results[series, "signed"].series
     ax.plot(1000 * data["time"], data, color=colour, lw=0.8, label=data.attrs["source"])
@@ -105,18 +105,19 @@ for result in results.values():
 # %%
 # Predictions and spectra, case by case
 # -------------------------------------
-# Top left: one-step predictions of the two networks with their 90 % MC-dropout
-# intervals. Top right: free-running forecasts of the increment network and AR(3) with
-# their 90 % intervals. Bottom: the spectrum of the held-out series (validation, with
-# its 95 % interval) against the predicted series' (left, with the band of the
-# MC-dropout passes) and against the band of the free-running sample paths (right).
+# From the top: one-step predictions of the two networks with their 90 % MC-dropout
+# intervals; free-running forecasts of the increment network and AR(3) with their 90 %
+# intervals; the spectrum of the held-out series (validation, with its 95 % interval)
+# against the predicted series' (with the band of the MC-dropout passes) and against
+# the band of the free-running sample paths. One panel per row, so that the figure
+# keeps legible text at the width of the page.
 def case_figure(result):
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), constrained_layout=True)
+    fig, axes = plt.subplots(4, 1, figsize=(7.5, 15), constrained_layout=True)
     networks = list(result.networks)
-    plot_dipole_prediction(result, "one_step", networks, ax=axes[0, 0], history_kyr=100)
-    plot_dipole_prediction(result, "free_run", [networks[0], "AR(3)"], ax=axes[0, 1])
-    plot_dipole_spectra(result, networks[0], "one_step", ax=axes[1, 0])
-    plot_dipole_spectra(result, networks[0], "free_run", ax=axes[1, 1])
+    plot_dipole_prediction(result, "one_step", networks, ax=axes[0], history_kyr=100)
+    plot_dipole_prediction(result, "free_run", [networks[0], "AR(3)"], ax=axes[1])
+    plot_dipole_spectra(result, networks[0], "one_step", ax=axes[2])
+    plot_dipole_spectra(result, networks[0], "free_run", ax=axes[3])
     fig.suptitle(f"{result.config['source']}, {result.config['quantity']} moment ({SIZE} size)")
     return fig
 

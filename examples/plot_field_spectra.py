@@ -93,7 +93,7 @@ def decorate(fig, axes):
         ax.grid(True, which="major", alpha=0.35)
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
 
 
 # %%
@@ -140,7 +140,7 @@ print(f"{gufm1.name}: lmax {gufm1.lmax}, span {gufm1.span[0]:.1f}-{gufm1.span[1]
 # their truncation at l = 13 (IGRF) leaves out a large part of their power at the CMB.
 # gufm1 is regularised in space and time, so its CMB spectra fall off above l ~ 9 (SV)
 # and l ~ 6 (SA); its SA is damped harder than its SV.
-fig, axes = plt.subplots(1, 3, figsize=(10, 4.3), layout="constrained")
+fig, axes = plt.subplots(3, 1, figsize=(7.5, 11), layout="constrained")
 plot_spectra(axes, igrf_spectra, f"IGRF-14 {epoch_igrf:.0f}", "tab:blue")
 plot_spectra(axes, gufm1_spectra, f"gufm1 {epoch_gufm1:.0f}", "tab:orange")
 decorate(fig, axes)
@@ -170,7 +170,7 @@ igrf_epochs = np.arange(igrf.span[0], igrf.span[1] - 5.0 + 1e-9, DIPOLE_STEP_YR)
 gufm1_moment = np.array([float(fields.dipole_moment(gufm1.coeffs(t))) for t in gufm1_epochs])
 igrf_moment = np.array([float(fields.dipole_moment(igrf.coeffs(t))) for t in igrf_epochs])
 
-fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
 ax.plot(gufm1_epochs, gufm1_moment / 1e22, "-", color="tab:orange", lw=1.8, label="gufm1")
 ax.plot(igrf_epochs, igrf_moment / 1e22, "-", color="tab:blue", lw=1.8, label="IGRF-14")
 ax.axvspan(gufm1.span[0], 1840.0, color="0.85", zorder=0, label="gufm1: g10 extrapolated")

@@ -119,6 +119,7 @@ for name, result in results.items():
 for name, result in results.items():
     model = igrf if name.startswith("IGRF") else gufm1
     ax = plot_flow_map(result.flow, g=model.coeffs(result.epoch), arrow_spacing=ARROW_SPACING)
+    ax.figure.set_size_inches(7.5, 4.3)  # the width of the page's text column
     ax.set_title(f"{name}: flow over B_r at the CMB (rms {result.rms_speed:.1f} km/yr)")
 
 # %%
@@ -148,7 +149,7 @@ plot_tradeoff(curve, chosen_damping=result.damping)
 # dBr/dt at the CMB of gufm1 in 1980 (degrees 1-14) and the SV that the flow produces,
 # truncated at the same degree. Their difference is the part of the SV that the damped
 # flow does not explain.
-fig, axes = plt.subplots(2, 1, figsize=(9, 8.5), constrained_layout=True)
+fig, axes = plt.subplots(2, 1, figsize=(7.5, 7.2), constrained_layout=True)
 n_field = 14 * 16
 plot_sv_map(gufm1.sv(1980.0), epoch=1980.0, ax=axes[0], title="gufm1 SV")
 plot_sv_map(result.predicted_sv[:n_field], epoch=1980.0, ax=axes[1], title="SV of the flow")

@@ -79,8 +79,8 @@ for name, (lat, lon) in DEFAULT_SITES.items():
 # several times. The neighbours move together: 5 degrees on the CMB (about 300 km) is
 # well below the half-wavelength of degree 14 there (about 780 km), the smallest scale
 # the flow resolves. The right panel shows where the sites are.
-fig = plt.figure(figsize=(11.5, 6.5), layout="constrained")
-grid = fig.add_gridspec(2, 2, width_ratios=(4.0, 1.3))
+fig = plt.figure(figsize=(7.5, 6.5), layout="constrained")
+grid = fig.add_gridspec(2, 2, width_ratios=(3.0, 1.4))
 series_axes = [fig.add_subplot(grid[0, 0])]
 series_axes.append(fig.add_subplot(grid[1, 0], sharex=series_axes[0]))
 plot_site_series(series, axes=series_axes)
@@ -120,7 +120,7 @@ if SIZE == "full":
         f"{gap.max():.3f} km/yr, rms {np.sqrt(np.mean(gap**2)):.4f} km/yr "
         f"(sd of the ten series pooled: {float(velocity.std()):.2f} km/yr)"
     )
-    fig2, ax2 = plt.subplots(figsize=(8, 3.2), constrained_layout=True)
+    fig2, ax2 = plt.subplots(figsize=(7.5, 3.2), constrained_layout=True)
     ax2.plot(
         fine.time, fine.sel(site="centre", component="u_theta"), ".", ms=3, label="every 0.5 yr"
     )

@@ -72,7 +72,8 @@ temporal = run_velocity_study(series, approach="temporal", cell=("gru", "lstm"),
 print(f"training part {temporal.to_dict()['train_period']}, {temporal.n_test_windows} windows")
 print(temporal.scores.sel(metric=COLUMNS).round(3).to_pandas().to_string())
 print("AR orders (AIC):", temporal.ar_orders)
-plot_study_forecasts(temporal)
+fig = plot_study_forecasts(temporal)
+fig.set_size_inches(7.5, 6.5)  # the width of the page's text column
 
 # %%
 # Spatial approach
@@ -81,7 +82,8 @@ plot_study_forecasts(temporal)
 # site's two. The baselines are the same per-component models as above.
 spatial = run_velocity_study(series, approach="spatial", cell=("gru", "lstm"), **SETTINGS)
 print(spatial.scores.sel(metric=COLUMNS).round(3).to_pandas().to_string())
-plot_study_forecasts(spatial)
+fig = plot_study_forecasts(spatial)
+fig.set_size_inches(7.5, 6.5)
 
 # %%
 # Networks fed with the levels, as in the talk
@@ -107,6 +109,7 @@ print("RMSE (km/yr) on the common held-out windows")
 print(sweep.table("rmse", test_set="common"))
 print("CRPS (km/yr) on the common held-out windows")
 print(sweep.table("crps", test_set="common"))
-plot_fraction_sweep(sweep, metrics=("rmse", "crps"), test_set="common")
-plot_fraction_sweep(sweep, metrics=("rmse", "crps"), test_set="own")
+for test_set in ("common", "own"):
+    fig = plot_fraction_sweep(sweep, metrics=("rmse", "crps"), test_set=test_set)
+    fig.set_size_inches(7.5, 3.6)
 plt.show()

@@ -72,6 +72,8 @@ def test_gallery_configuration_fails_loudly():
     assert gallery["gallery_dirs"] == f"docs/{GALLERY_DIR}"
     assert gallery["abort_on_example_error"] is True
     assert gallery["only_warn_on_example_error"] is False
+    # No repr of a cell's last expression (Text, Legend, Axes) in the "Out:" blocks.
+    assert gallery["capture_repr"] == []
     assert config["strict"] is True
     assert (REPO_ROOT / "examples" / "README.md").is_file(), "mkdocs-gallery needs a README"
 
@@ -147,6 +149,122 @@ def test_hooks_rewrite_sphinx_roles():
     ) in out
     assert "<code>xarray.Dataset</code>" in out and "<code>to_xarray()</code>" in out
     assert hooks.rewrite_roles("<p>no roles</p>") == "<p>no roles</p>"
+
+
+def test_site_needs_no_other_host():
+    """No web fonts from another host: the theme uses system fonts, offline as online."""
+    assert _mkdocs_config()["theme"].get("font") is False
+
+
+def test_maths_served_with_the_site():
+    """MathJax is loaded from the site itself (docs/hooks.py publishes it), not a CDN."""
+    config = _mkdocs_config()
+    hooks = _load_hooks()
+    scripts = [entry if isinstance(entry, str) else entry["path"]
+               for entry in config.get("extra_javascript", [])]  # fmt: skip
+    assert not [s for s in scripts if "://" in s or s.startswith("//")], scripts
+    assert scripts.index("javascripts/mathjax.js") < scripts.index(hooks.MATHJAX_SCRIPT)
+    assert "docs/hooks.py" in config["hooks"]
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^docs = \[.*"django-static-mathjax', pyproject, re.MULTILINE)
+
+
+def test_mathjax_files_published():
+    """The hook publishes the MathJax component, its fonts and its TeX extensions."""
+    pytest.importorskip("mathjax")
+    hooks = _load_hooks()
+    files = hooks.mathjax_files({"site_dir": "site", "use_directory_urls": True})
+    destinations = {file.dest_uri for file in files}
+    assert hooks.MATHJAX_SCRIPT in destinations
+    assert f"{hooks.MATHJAX_DEST}/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff" in (
+        destinations
+    )
+    assert f"{hooks.MATHJAX_DEST}/input/tex/extensions/boldsymbol.js" in destinations
+    assert all(Path(file.abs_src_path).is_file() for file in files)
+
+
+def test_gallery_leftovers_not_published():
+    """mkdocs-gallery's checksums and pickled code objects stay out of the site."""
+    pathspec = pytest.importorskip("pathspec")
+    spec = pathspec.GitIgnoreSpec.from_lines(_mkdocs_config()["exclude_docs"].splitlines())
+    for leftover in ("plot_field_spectra.py.md5", "plot_field_spectra_codeobj.pickle",
+                     "images/thumb/mkd_glr_plot_field_spectra_thumb.png.md5",
+                     "mg_execution_times.md"):  # fmt: skip
+        assert spec.match_file(f"{GALLERY_DIR}/{leftover}"), leftover
+    for page in ("index.md", "plot_field_spectra.md", "images/mkd_glr_plot_field_spectra_001.png",
+                 "plot_field_spectra.py", "plot_field_spectra.ipynb"):  # fmt: skip
+        assert not spec.match_file(f"{GALLERY_DIR}/{page}"), page
+
+
+def test_headings_with_maths_have_plain_toc_labels():
+    """The table of contents shows text: a heading with TeX needs a data-toc-label."""
+    heading = re.compile(r"^#{1,6} .*$", re.MULTILINE)
+    offenders = [
+        f"{page.relative_to(DOCS_DIR)}: {line}"
+        for page in DOCS_DIR.rglob("*.md")
+        if GALLERY_DIR not in page.as_posix()
+        for line in heading.findall(page.read_text(encoding="utf-8"))
+        if ("$" in line or "\\(" in line) and "data-toc-label=" not in line
+    ]
+    assert not offenders, offenders
+
+
+def test_hooks_render_output_tables():
+    """Markdown tables printed by an example leave the "Out:" code block and render."""
+    hooks = _load_hooks()
+    page = (
+        "Out:\n{: .mkd-glr-script-out }\n\n"
+        "```{.shell .mkd-glr-script-out-disp }\n"
+        "PADM2M, magnitude: one-step predictions\n"
+        "| forecast | rmse |\n|---|---:|\n| AR(3) | 0.5 |\n"
+        "total 1.0 s\n"
+        "```\n\n"
+        "```{.shell .mkd-glr-script-out-disp }\nrmse | 1\n```\n"
+    )
+    out = hooks.render_output_tables(page)
+    assert (
+        "```{.shell .mkd-glr-script-out-disp }\nPADM2M, magnitude: one-step predictions\n```"
+        "\n\n| forecast | rmse |\n|---|---:|\n| AR(3) | 0.5 |\n\n"
+        "```{.shell .mkd-glr-script-out-disp }\ntotal 1.0 s\n```"
+    ) in out
+    # A block without a table (a lone "|" is not one) is left alone.
+    assert out.endswith("```{.shell .mkd-glr-script-out-disp }\nrmse | 1\n```\n")
+    assert hooks.render_output_tables("no output") == "no output"
+
+
+def test_hooks_keep_absl_off_the_gallery_tee(tmp_path):
+    """After the startup hook, importing absl under a replaced stderr exits cleanly.
+
+    This is what the gallery does (its output tee has no ``close``); without the hook
+    the interpreter ends with a traceback from absl's handler (checked as a control).
+    """
+    pytest.importorskip("absl.logging")
+    script = tmp_path / "gallery_like.py"
+    script.write_text(
+        "import importlib.util, sys\n"
+        "if sys.argv[1] == 'hook':\n"
+        f"    path = {str(DOCS_DIR / 'hooks.py')!r}\n"
+        "    spec = importlib.util.spec_from_file_location('hooks', path)\n"
+        "    hooks = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(hooks)\n"
+        "    hooks.on_startup(command='build', dirty=False)\n"
+        "class Tee:\n"
+        "    def write(self, data): pass\n"
+        "    def flush(self): pass\n"
+        "real, sys.stderr = sys.stderr, Tee()\n"
+        "import absl.logging\n"
+        "sys.stderr = real\n",
+        encoding="utf-8",
+    )
+    runs = {
+        mode: subprocess.run(
+            [sys.executable, str(script), mode], capture_output=True, text=True, check=False
+        )
+        for mode in ("hook", "control")
+    }
+    assert "Traceback" in runs["control"].stderr, "the control no longer shows the problem"
+    hooked = runs["hook"]
+    assert hooked.returncode == 0 and "Traceback" not in hooked.stderr, hooked.stderr
 
 
 @pytest.mark.slow
