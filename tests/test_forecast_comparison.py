@@ -140,7 +140,9 @@ def test_errors():
 def test_seed_spread():
     coords = {"model": ["a", "b"], "metric": ["rmse", "crps"]}
     tables = [
-        xr.DataArray(np.array([[1.0, 2.0], [3.0, np.nan]]) + k, dims=("model", "metric"), coords=coords)
+        xr.DataArray(
+            np.array([[1.0, 2.0], [3.0, np.nan]]) + k, dims=("model", "metric"), coords=coords
+        )
         for k in range(3)
     ]
     spread = seed_spread(tables, seeds=[0, 5, 10])

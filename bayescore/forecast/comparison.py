@@ -24,8 +24,8 @@ forecaster, so lags ``k = 1 .. h - 1`` enter the long-run variance
 
 with ``w_k = 1`` (the truncated kernel of the original test, ``kernel="truncated"``, the
 default) or Bartlett weights ``w_k = 1 - k/h`` (Newey & West 1987, ``kernel="bartlett"``,
-never negative but, with so few lags, too small a variance for ``h > 1``). Then ``DM = dbar / sqrt(V / n)`` and the Harvey-Leybourne-Newbold
-statistic
+never negative but, with so few lags, too small a variance for ``h > 1``).
+Then ``DM = dbar / sqrt(V / n)`` and the Harvey-Leybourne-Newbold statistic
 
     DM* = DM sqrt((n + 1 - 2h + h (h - 1) / n) / n)
 
