@@ -19,6 +19,7 @@ from bayescore.errors import (
     DataNotFoundError,
     ForecastConfigError,
     MalformedFileError,
+    ModelFitError,
     NonFiniteError,
     SeriesLengthError,
     SeriesShapeError,
@@ -278,3 +279,20 @@ def test_reference_series_read_like_numpy(shared_data, name):
     np.testing.assert_array_equal(magnitude.values, np.abs(table[:, 1]))
     # The held-out part (last 35 %) is the Brunhes chron: negative by the g10 convention.
     assert np.all(signed.values[1300:] < 0)
+
+
+def test_header_without_rows_is_a_named_error(tmp_path):
+    empty = write_csv(tmp_path / "empty.csv", "time_Ma,axial_dipole_moment_1e22Am2\n")
+    with pytest.raises(SeriesLengthError, match="no data rows"):
+        load_dipole_series(empty)
+
+
+def test_constant_series_fails_before_any_training(monkeypatch):
+    from bayescore.forecast.rnn import RNNForecaster
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network was trained on a constant series")
+
+    monkeypatch.setattr(RNNForecaster, "fit", no_training)
+    with pytest.raises(ModelFitError, match="constant"):
+        run_dipole_study(np.full(300, 4.0), targets=("increment",), window=10)

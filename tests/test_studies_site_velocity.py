@@ -428,3 +428,34 @@ def test_figures_have_labelled_axes():
     fig3 = plot_fraction_sweep(sweep)
     assert fig3.axes[0].get_xlabel() == "training fraction"
     plt.close("all")
+
+
+def test_forecast_figure_with_means_outside_the_sample_quantiles():
+    """A mean outside the 5-95 % quantiles of its samples (skewed samples of a tiny
+    network) used to make errorbar fail with "yerr must not contain negative values"."""
+    import dataclasses
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = run_velocity_study(rotating_flow_series(n_time=30), cell=(), n_mc=8, ar_order=2)
+    shifted = dataclasses.replace(result, mean=result.mean + 100.0)
+    fig = plot_study_forecasts(shifted)
+    assert all("km/yr" in ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_constant_component_fails_before_any_training(monkeypatch):
+    from bayescore.errors import ModelFitError
+    from bayescore.forecast.rnn import RNNForecaster
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network was trained before the baselines were checked")
+
+    monkeypatch.setattr(RNNForecaster, "fit", no_training)
+    series = random_walk_series(n_time=36, seed=1)
+    series["velocity"].loc[{"site": "centre", "component": "u_phi"}] = 2.0
+    with pytest.raises(ModelFitError, match="constant"):
+        run_velocity_study(series, cell="gru", **TINY_NET)

@@ -206,12 +206,15 @@ def _read_dipole_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             f"{path} lacks the column(s) {missing}; a dipole series file has the columns "
             f"{TIME_COLUMN}, {VALUE_COLUMN}[, {SIGMA_COLUMN}] (found {list(table.columns)})"
         )
+    if len(table) == 0:
+        raise SeriesLengthError(f"{path} has a header and no data rows")
     columns = []
     for name in (TIME_COLUMN, VALUE_COLUMN):
         text = [str(entry).strip() for entry in table[name]]
         numeric = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64)
         missing_marks = {"nan", "", "na", "n/a", "null", "none", "inf", "-inf", "+inf"}
-        bad = np.isnan(numeric) & np.array([entry.lower() not in missing_marks for entry in text])
+        marked = np.array([entry.lower() not in missing_marks for entry in text], dtype=bool)
+        bad = np.isnan(numeric) & marked
         if np.any(bad):
             row = int(np.argmax(bad))
             raise MalformedFileError(
@@ -850,6 +853,8 @@ def run_dipole_study(
     SeriesLengthError
         If the training part is too short for the windows and AR(p) candidates, or the
         held-out part shorter than 32 values.
+    ModelFitError
+        If the training part is constant (raised before any training).
     DataNotFoundError, MalformedFileError, NonFiniteError, SeriesShapeError,
     UnevenSamplingError
         For bad data (see :func:`load_dipole_series`).
@@ -892,6 +897,11 @@ def run_dipole_study(
             f"forecast_steps must be at least {MIN_TEST} (for its spectrum), got {steps}"
         )
     train = values[:train_end]
+    if np.ptp(train) == 0.0:
+        raise ModelFitError(
+            f"the training part of the series is constant ({train[0]:g} {UNITS}): no "
+            "forecaster can be fitted or compared on it"
+        )
     observed = values[train_end:]
     observed_free = observed[:steps]
     time_test = data["time"].values[train_end:]
@@ -901,6 +911,9 @@ def run_dipole_study(
     free_run: dict[str, _Predictive] = {}
     networks = {}
     fitted: dict[str, dict] = {}
+
+    # ---- baselines first: a series they cannot model fails at once, not after training
+    baselines, parameters = _fit_baselines(train)
 
     # ---- networks: trained on the training part alone (it is all they are given)
     from bayescore.forecast.rnn import RNNForecaster
@@ -963,7 +976,6 @@ def run_dipole_study(
 
     # ---- baselines, fitted on the same training part
     _say(progress, "baselines", start_clock)
-    baselines, parameters = _fit_baselines(train)
     fitted.update(parameters)
     for name, model in baselines.items():
         mean, sd = model.predict_distribution(values, start=train_end)

@@ -476,19 +476,25 @@ def _parameter_arrays(forecaster):
     return [variable.get_value() for _, variable in nnx.to_flat_state(state)]
 
 
-def _baseline_forecasts(values, train_end, starts, horizon, n_mc, seed, ar_order, ar_max_order):
-    """Means (3, W, H, F), samples (3, n_mc, W, H, F) and AR orders of the baselines."""
+def _fit_baselines(train, ar_order, ar_max_order) -> dict:
+    """The baselines fitted on the training part (before any network: a series they
+    cannot model raises :class:`~bayescore.errors.ModelFitError` at once)."""
     from bayescore.forecast.baselines import AutoRegressive, Climatology, Persistence
 
-    train = values[:train_end]
     models = {
         "persistence": Persistence(),
         "climatology": Climatology(),
         "AR": AutoRegressive(order=ar_order, max_order=ar_max_order),
     }
+    for model in models.values():
+        model.fit(train)
+    return models
+
+
+def _baseline_forecasts(models, values, starts, horizon, n_mc, seed):
+    """Means (3, W, H, F), samples (3, n_mc, W, H, F) and AR orders of fitted baselines."""
     means, samples = [], []
     for k, model in enumerate(models.values()):
-        model.fit(train)
         mean_rows, sample_rows = [], []
         for w, start in enumerate(starts):
             history = values[:start]
@@ -826,6 +832,9 @@ def run_velocity_study(
     SeriesLengthError
         Too short a training part for the windows (or the AR order), or no held-out
         window.
+    ModelFitError
+        A component the AR baseline cannot model (e.g. constant over the training part),
+        raised before any network is trained.
     ValueError
         A target site not in the series.
     """
@@ -903,6 +912,7 @@ def run_velocity_study(
         "n_networks": n_networks,
         "differencing": bool(differencing),
     }
+    baselines = _fit_baselines(scored_values[:train_end], ar_order, ar_max_order)
     methods, means, samples, networks = [], [], [], {}
     for name in cells:
         label = _CELL_LABELS[name]
@@ -931,7 +941,7 @@ def run_velocity_study(
         means.append(draws.mean(axis=0))
         networks[label] = members
     base_means, base_samples, ar_orders = _baseline_forecasts(
-        scored_values, train_end, starts, horizon, n_mc, int(seed), ar_order, ar_max_order
+        baselines, scored_values, starts, horizon, n_mc, int(seed)
     )
     methods += list(_BASELINES)
     means = np.concatenate([np.asarray(means).reshape((-1,) + base_means.shape[1:]), base_means])
@@ -1213,6 +1223,9 @@ def _colour(method: str, index: int) -> str:
 def plot_study_forecasts(result: VelocityStudyResult, methods=None, feature=None, history=12):
     """Held-out forecasts with 90 % bands: rows components, columns leads.
 
+    Each forecast is drawn as the median of its predictive samples with a bar from their
+    5 % to their 95 % quantile.
+
     Parameters
     ----------
     result : VelocityStudyResult
@@ -1268,8 +1281,9 @@ def plot_study_forecasts(result: VelocityStudyResult, methods=None, feature=None
             verify = result.observed["target_time"].values[:, lead]
             for k, method in enumerate(methods):
                 draws = result.samples.sel(forecast=method, feature=name).values[:, :, lead]
-                lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-                centre = result.mean.sel(forecast=method, feature=name).values[:, lead]
+                # median and 5-95 % quantiles of the same samples: the marker always lies
+                # within its bar (a sample mean need not, for skewed samples)
+                lo, centre, hi = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
                 ax.errorbar(
                     verify + offsets[k],
                     centre,
