@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -52,7 +52,7 @@ from bayescore.errors import (
     SeriesShapeError,
 )
 
-__all__ = ["DieboldMarianoResult", "diebold_mariano", "seed_spread"]
+__all__ = ["DieboldMarianoResult", "diebold_mariano", "compare_with_best", "seed_spread"]
 
 KERNELS = ("bartlett", "truncated")
 ALTERNATIVES = ("two-sided", "less", "greater")
@@ -218,6 +218,45 @@ def diebold_mariano(
         kernel=kernel,
         alternative=alternative,
     )
+
+
+def compare_with_best(
+    losses: Mapping[str, np.ndarray], references: Sequence[str], horizon: int = 1
+) -> tuple[str, dict[str, DieboldMarianoResult | None]]:
+    """Diebold-Mariano test of every forecast against the best of some references.
+
+    Parameters
+    ----------
+    losses : mapping of str to array_like, shape (n,)
+        Per-time losses of each forecast of the same ``n`` values (one unit for all).
+    references : sequence of str
+        Names (keys of ``losses``) among which the reference is chosen: the one with the
+        lowest mean loss (e.g. the baselines).
+    horizon : int, default 1
+        Forecast horizon of the losses (see :func:`diebold_mariano`).
+
+    Returns
+    -------
+    best : str
+        The reference with the lowest mean loss.
+    results : dict of str to DieboldMarianoResult or None
+        For every forecast, the test of ``loss[name] - loss[best]`` (negative statistic:
+        ``name`` is more accurate than ``best``); ``None`` for ``best`` itself.
+
+    Raises
+    ------
+    ForecastConfigError
+        If no reference is among the forecasts.
+    """
+    candidates = [name for name in references if name in losses]
+    if not candidates:
+        raise ForecastConfigError(f"none of the references {list(references)} has losses")
+    best = min(candidates, key=lambda name: float(np.mean(losses[name])))
+    results = {
+        name: None if name == best else diebold_mariano(loss, losses[best], horizon)
+        for name, loss in losses.items()
+    }
+    return best, results
 
 
 def seed_spread(tables: Sequence[xr.DataArray], seeds: Sequence[int] | None = None) -> xr.Dataset:
