@@ -156,3 +156,21 @@ def test_seed_spread():
         seed_spread([])
     with pytest.raises(SeriesShapeError):
         seed_spread(tables, seeds=[0])
+
+
+def test_compare_with_best_picks_the_lowest_mean_loss():
+    from bayescore.forecast.comparison import compare_with_best
+
+    rng = np.random.default_rng(4)
+    losses = {
+        "net": rng.random(50),
+        "persistence": rng.random(50) + 0.2,
+        "AR": rng.random(50) + 0.1,
+    }
+    best, results = compare_with_best(losses, ["persistence", "AR", "absent"], horizon=2)
+    assert best == "AR" and results["AR"] is None
+    direct = diebold_mariano(losses["net"], losses["AR"], horizon=2)
+    assert results["net"].statistic == direct.statistic
+    assert results["net"].p_value == direct.p_value
+    with pytest.raises(ForecastConfigError):
+        compare_with_best(losses, ["climatology"])

@@ -47,10 +47,10 @@ from scipy import stats
 
 from bayescore.errors import (
     ForecastConfigError,
-    NonFiniteError,
     SeriesLengthError,
     SeriesShapeError,
 )
+from bayescore.forecast.windows import as_series
 
 __all__ = ["DieboldMarianoResult", "diebold_mariano", "compare_with_best", "seed_spread"]
 
@@ -104,10 +104,7 @@ def _loss_vector(values, name: str) -> np.ndarray:
         raise SeriesShapeError(
             f"{name} must be 1-D (one loss per forecast time), got shape {array.shape}"
         )
-    if not np.all(np.isfinite(array)):
-        index = int(np.argmax(~np.isfinite(array)))
-        raise NonFiniteError(f"{name} has a NaN or infinite loss at index {index}")
-    return array
+    return as_series(array, 1, name=name)[:, 0]  # NonFiniteError for NaN or inf
 
 
 def diebold_mariano(

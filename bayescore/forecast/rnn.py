@@ -696,25 +696,11 @@ class RNNForecaster(FreeRunningForecasts):
 
     @classmethod
     def load(cls, path) -> RNNForecaster:
-        """Read a forecaster written by :meth:`save` (:mod:`bayescore.forecast.checkpoint`).
+        """Read a forecaster written by :meth:`save`.
 
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        RNNForecaster
-            A fitted forecaster whose predictions are bit-identical to the saved one's.
-
-        Raises
-        ------
-        FileNotFoundError
-            If the file does not exist.
-        MalformedFileError
-            If the file is not a forecaster file, or its weights do not match its
-            configuration.
+        Parameters, return value and errors as
+        :func:`bayescore.forecast.checkpoint.load_forecaster` (a fitted forecaster whose
+        predictions are bit-identical to the saved one's).
         """
         from bayescore.forecast.checkpoint import load_forecaster
 
