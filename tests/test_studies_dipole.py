@@ -296,3 +296,37 @@ def test_constant_series_fails_before_any_training(monkeypatch):
     monkeypatch.setattr(RNNForecaster, "fit", no_training)
     with pytest.raises(ModelFitError, match="constant"):
         run_dipole_study(np.full(300, 4.0), targets=("increment",), window=10)
+
+
+def test_diebold_mariano_columns_against_a_direct_test(tiny_study):
+    """dm_se/dm_crps of every model equal the test of its one-step losses against the
+    baseline with the lowest mean loss, recomputed here from the stored predictions."""
+    from bayescore.forecast import metrics
+    from bayescore.forecast.comparison import diebold_mariano
+
+    one = tiny_study.one_step
+    observed = one["observed"].values
+    table = tiny_study.score_table("one_step")
+    se = {m: (one["mean"].sel(model=m).values - observed) ** 2 for m in tiny_study.models}
+    baselines = [m for m in tiny_study.models if not m.startswith("LSTM")]
+    best = min(baselines, key=lambda m: se[m].mean())
+    assert tiny_study.scores["one_step"].attrs["dm_reference_se"] == best
+    assert math.isnan(table[best]["dm_se"]) and math.isnan(table[best]["dm_se_p"])
+    for model in tiny_study.models:
+        if model != best:
+            expected = diebold_mariano(se[model], se[best])
+            assert table[model]["dm_se"] == pytest.approx(expected.statistic, rel=1e-9)
+            assert table[model]["dm_se_p"] == pytest.approx(expected.p_value, rel=1e-9)
+    network = "LSTM (increment)"
+    crps = np.asarray(
+        metrics.crps_ensemble(one["samples"].sel(model=network).values, observed, fair=True)
+    )
+    reference = tiny_study.scores["one_step"].attrs["dm_reference_crps"]
+    reference_crps = np.asarray(
+        metrics.crps_gaussian(
+            one["mean"].sel(model=reference).values, one["sd"].sel(model=reference).values, observed
+        )
+    )
+    expected = diebold_mariano(crps, reference_crps)
+    assert table[network]["dm_crps"] == pytest.approx(expected.statistic, rel=1e-6)
+    assert "dm_se" not in tiny_study.score_table("free_run")[network]

@@ -20,6 +20,7 @@ from bayescore.flow.sites import DEFAULT_SITES, site_velocities
 from bayescore.flow.velocity import Flow, velocity
 from bayescore.studies.site_velocity import (
     COMPONENTS,
+    DM_METRICS,
     FractionSweepResult,
     VelocityStudyResult,
     plot_fraction_sweep,
@@ -303,7 +304,15 @@ def test_network_outputs_and_result_io(tmp_path):
     assert result.methods == ["GRU", "LSTM", "persistence", "climatology", "AR"]
     assert result.samples.sizes["sample"] == 8
     assert len(result.networks["GRU"]) == 2
-    assert np.all(np.isfinite(result.scores.values))
+    scores = result.scores.drop_sel(metric=list(DM_METRICS))
+    assert np.all(np.isfinite(scores.values))
+    # Diebold-Mariano columns: NaN exactly in the row of the best baseline for each loss
+    for loss in ("se", "crps"):
+        reference = result.scores.attrs[f"dm_reference_{loss}"]
+        columns = result.scores.sel(metric=[f"dm_{loss}", f"dm_{loss}_p"])
+        assert np.all(np.isnan(columns.sel(forecast=reference).values))
+        others = columns.drop_sel(forecast=reference).values
+        assert np.all(np.isfinite(others)) and np.all((others[:, 1] >= 0) & (others[:, 1] <= 1))
     # strict JSON: NaN attributes of the series (none here) would become null
     summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert summary["test_windows"] == result.n_test_windows
