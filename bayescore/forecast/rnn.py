@@ -678,17 +678,9 @@ class RNNForecaster(FreeRunningForecasts):
 
     # ------------------------------------------------------------------ save/load --
     def save(self, path) -> Path:
-        """Write the fitted forecaster to ``.npz`` (format: :mod:`bayescore.forecast.checkpoint`).
+        """Write the fitted forecaster to ``path`` (``.npz``) atomically; return the path.
 
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file (conventionally ``*.npz``).
-
-        Returns
-        -------
-        pathlib.Path
-            The written path.
+        Format, parameters and errors: :func:`bayescore.forecast.checkpoint.save_forecaster`.
         """
         from bayescore.forecast.checkpoint import save_forecaster
 
