@@ -241,3 +241,20 @@ def test_dipole_baselines_on_padm2m(shared_data):
     assert rmse_ar < rmse_rw
     ou = OrnsteinUhlenbeck().fit(dipole[:split], dt=1.0)
     assert ou.gamma_[0] > 0 and ou.diffusion_[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("model", "series"),
+    [
+        (AutoRegressive(order=3), np.ones(500)),
+        (AutoRegressive(max_order=10), np.ones(500)),
+        (OrnsteinUhlenbeck(), np.ones(500)),
+        (AutoRegressive(order=3), np.arange(500.0)),
+        (AutoRegressive(max_order=10), np.arange(500.0)),
+    ],
+    ids=["AR(3)-constant", "AR(AIC)-constant", "OU-constant", "AR(3)-line", "AR(AIC)-line"],
+)
+def test_degenerate_series_raise_a_named_error(model, series):
+    # used to raise numpy's LinAlgError ("Singular matrix") or a math domain error
+    with pytest.raises(ModelFitError, match="not identified"):
+        model.fit(series)

@@ -19,6 +19,7 @@ from bayescore.errors import (
     DataNotFoundError,
     ForecastConfigError,
     MalformedFileError,
+    ModelFitError,
     NonFiniteError,
     SeriesLengthError,
     SeriesShapeError,
@@ -278,3 +279,54 @@ def test_reference_series_read_like_numpy(shared_data, name):
     np.testing.assert_array_equal(magnitude.values, np.abs(table[:, 1]))
     # The held-out part (last 35 %) is the Brunhes chron: negative by the g10 convention.
     assert np.all(signed.values[1300:] < 0)
+
+
+def test_header_without_rows_is_a_named_error(tmp_path):
+    empty = write_csv(tmp_path / "empty.csv", "time_Ma,axial_dipole_moment_1e22Am2\n")
+    with pytest.raises(SeriesLengthError, match="no data rows"):
+        load_dipole_series(empty)
+
+
+def test_constant_series_fails_before_any_training(monkeypatch):
+    from bayescore.forecast.rnn import RNNForecaster
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network was trained on a constant series")
+
+    monkeypatch.setattr(RNNForecaster, "fit", no_training)
+    with pytest.raises(ModelFitError, match="constant"):
+        run_dipole_study(np.full(300, 4.0), targets=("increment",), window=10)
+
+
+def test_diebold_mariano_columns_against_a_direct_test(tiny_study):
+    """dm_se/dm_crps of every model equal the test of its one-step losses against the
+    baseline with the lowest mean loss, recomputed here from the stored predictions."""
+    from bayescore.forecast import metrics
+    from bayescore.forecast.comparison import diebold_mariano
+
+    one = tiny_study.one_step
+    observed = one["observed"].values
+    table = tiny_study.score_table("one_step")
+    se = {m: (one["mean"].sel(model=m).values - observed) ** 2 for m in tiny_study.models}
+    baselines = [m for m in tiny_study.models if not m.startswith("LSTM")]
+    best = min(baselines, key=lambda m: se[m].mean())
+    assert tiny_study.scores["one_step"].attrs["dm_reference_se"] == best
+    assert math.isnan(table[best]["dm_se"]) and math.isnan(table[best]["dm_se_p"])
+    for model in tiny_study.models:
+        if model != best:
+            expected = diebold_mariano(se[model], se[best])
+            assert table[model]["dm_se"] == pytest.approx(expected.statistic, rel=1e-9)
+            assert table[model]["dm_se_p"] == pytest.approx(expected.p_value, rel=1e-9)
+    network = "LSTM (increment)"
+    crps = np.asarray(
+        metrics.crps_ensemble(one["samples"].sel(model=network).values, observed, fair=True)
+    )
+    reference = tiny_study.scores["one_step"].attrs["dm_reference_crps"]
+    reference_crps = np.asarray(
+        metrics.crps_gaussian(
+            one["mean"].sel(model=reference).values, one["sd"].sel(model=reference).values, observed
+        )
+    )
+    expected = diebold_mariano(crps, reference_crps)
+    assert table[network]["dm_crps"] == pytest.approx(expected.statistic, rel=1e-6)
+    assert "dm_se" not in tiny_study.score_table("free_run")[network]

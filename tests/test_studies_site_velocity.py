@@ -20,6 +20,7 @@ from bayescore.flow.sites import DEFAULT_SITES, site_velocities
 from bayescore.flow.velocity import Flow, velocity
 from bayescore.studies.site_velocity import (
     COMPONENTS,
+    DM_METRICS,
     FractionSweepResult,
     VelocityStudyResult,
     plot_fraction_sweep,
@@ -303,7 +304,15 @@ def test_network_outputs_and_result_io(tmp_path):
     assert result.methods == ["GRU", "LSTM", "persistence", "climatology", "AR"]
     assert result.samples.sizes["sample"] == 8
     assert len(result.networks["GRU"]) == 2
-    assert np.all(np.isfinite(result.scores.values))
+    scores = result.scores.drop_sel(metric=list(DM_METRICS))
+    assert np.all(np.isfinite(scores.values))
+    # Diebold-Mariano columns: NaN exactly in the row of the best baseline for each loss
+    for loss in ("se", "crps"):
+        reference = result.scores.attrs[f"dm_reference_{loss}"]
+        columns = result.scores.sel(metric=[f"dm_{loss}", f"dm_{loss}_p"])
+        assert np.all(np.isnan(columns.sel(forecast=reference).values))
+        others = columns.drop_sel(forecast=reference).values
+        assert np.all(np.isfinite(others)) and np.all((others[:, 1] >= 0) & (others[:, 1] <= 1))
     # strict JSON: NaN attributes of the series (none here) would become null
     summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert summary["test_windows"] == result.n_test_windows
@@ -428,3 +437,34 @@ def test_figures_have_labelled_axes():
     fig3 = plot_fraction_sweep(sweep)
     assert fig3.axes[0].get_xlabel() == "training fraction"
     plt.close("all")
+
+
+def test_forecast_figure_with_means_outside_the_sample_quantiles():
+    """A mean outside the 5-95 % quantiles of its samples (skewed samples of a tiny
+    network) used to make errorbar fail with "yerr must not contain negative values"."""
+    import dataclasses
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = run_velocity_study(rotating_flow_series(n_time=30), cell=(), n_mc=8, ar_order=2)
+    shifted = dataclasses.replace(result, mean=result.mean + 100.0)
+    fig = plot_study_forecasts(shifted)
+    assert all("km/yr" in ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_constant_component_fails_before_any_training(monkeypatch):
+    from bayescore.errors import ModelFitError
+    from bayescore.forecast.rnn import RNNForecaster
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network was trained before the baselines were checked")
+
+    monkeypatch.setattr(RNNForecaster, "fit", no_training)
+    series = random_walk_series(n_time=36, seed=1)
+    series["velocity"].loc[{"site": "centre", "component": "u_phi"}] = 2.0
+    with pytest.raises(ModelFitError, match="constant"):
+        run_velocity_study(series, cell="gru", **TINY_NET)

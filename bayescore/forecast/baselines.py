@@ -387,6 +387,7 @@ class AutoRegressive(BaselineForecaster):
 
     def _fit(self, values):
         n_time, n_features = values.shape
+        _check_not_degenerate(values, self.order or self.max_order)
         if self.order is not None:
             orders = np.full(n_features, self.order)
             self.criterion_values_ = None
@@ -464,6 +465,23 @@ class AutoRegressive(BaselineForecaster):
         return self._recursion(history, steps, normals * self.sigma_)
 
 
+def _check_not_degenerate(values: np.ndarray, order: int) -> None:
+    """Raise :class:`ModelFitError` if a component admits no unique AR(order) fit.
+
+    A constant component (or one whose lagged values are collinear with the intercept,
+    such as a straight line) makes the least-squares normal matrix singular: the
+    coefficients are not identified and the residual variance is zero.
+    """
+    for j in range(values.shape[1]):
+        design, _ = _lag_design(values[:, j], order, order)
+        if np.ptp(values[:, j]) == 0.0 or np.linalg.matrix_rank(design) < design.shape[1]:
+            raise ModelFitError(
+                f"component {j} is constant or exactly linear in its own lags: its AR "
+                f"coefficients (order up to {order}) are not identified; a constant "
+                "series is forecast exactly by Persistence or Climatology"
+            )
+
+
 def _least_squares(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
     beta, *_ = np.linalg.lstsq(design, target, rcond=None)
     residual = target - design @ beta
@@ -506,6 +524,7 @@ class OrnsteinUhlenbeck(BaselineForecaster):
         diffusion = np.empty(n_features)
         errors = {"gamma": np.empty(n_features), "mu": np.empty(n_features)}
         errors["diffusion"] = np.empty(n_features)
+        _check_not_degenerate(values, 1)
         for j in range(n_features):
             design, target = _lag_design(values[:, j], 1, 1)
             (c, a), rss = _least_squares(design, target)

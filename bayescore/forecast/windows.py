@@ -47,6 +47,13 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _check_positive_int(value, name: str) -> int:
+    """A positive Python or numpy integer (no bool, no float) as int."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ForecastConfigError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def as_series(series, n_features: int | None = None, *, name: str = "series") -> np.ndarray:
     """Validate a series and return it as a float64 array of shape (n_time, n_features).
 

@@ -1,7 +1,7 @@
 """Forecasting core-surface velocities at a site and its four neighbours.
 
-The study of the geomagnetism data-science talk
-(``shared/references/talk-data-science-geomagnetism.txt``): the velocity components
+The study of the data-science talk "What is Data Science: a concise introduction with
+typical applications" (its geomagnetism part): the velocity components
 ``(u_theta, u_phi)`` at the core-mantle boundary under (40 N, 130 W) and at four
 neighbours 5 degrees north, south, east and west (:data:`bayescore.flow.sites.DEFAULT_SITES`),
 taken from core flows inverted from gufm1 every year 1935-1990, are forecast by a
@@ -80,7 +80,9 @@ Study (:func:`run_velocity_study`)
   training part, per component); CRPS per value and energy score per window (the
   ``horizon x n_outputs`` vector of the window, km/yr), both in their *fair* (unbiased)
   ensemble form so that different sample sizes compare; coverage and mean width of the
-  central 90 % interval of the samples; RMSE per lead.
+  central 90 % interval of the samples; RMSE per lead; Diebold-Mariano statistic and
+  p-value (h = ``horizon``) of the per-window squared error and CRPS against the best
+  baseline (:data:`DM_METRICS`; NaN where there are too few windows for the test).
 
 Limitations, honestly: at ``train_fraction=0.9`` the 50 training samples give 38 windows
 of increments (34 for gradient steps, 4 for validation; 39 windows of levels) and only
@@ -93,27 +95,43 @@ fraction on the *same* final windows (those of the largest fraction).
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from bayescore.atomic import atomic_path, save_figure, write_json
 from bayescore.errors import (
-    EpochOutOfRangeError,
     ForecastConfigError,
-    NonFiniteError,
     SeriesLengthError,
     SeriesShapeError,
-    UnevenSamplingError,
 )
-from bayescore.flow.sites import DEFAULT_SITES
+from bayescore.studies.velocity_figures import (
+    plot_fraction_sweep,
+    plot_site_series,
+    plot_study_forecasts,
+)
+from bayescore.studies.velocity_result import (
+    BASELINES,
+    DM_METRICS,
+    METRICS,
+    VelocityStudyResult,
+    _metric_names,
+    _scores,
+)
+from bayescore.studies.velocity_series import (
+    COMPONENTS,
+    GUFM1_KNOT_SPACING_YR,
+    _velocity_array,
+    site_velocity_series,
+)
+from bayescore.studies.velocity_sweep import (
+    DEFAULT_FRACTIONS,
+    FractionSweepResult,
+    training_fraction_sweep,
+)
 
 __all__ = [
+    "DM_METRICS",
     "COMPONENTS",
     "DEFAULT_FRACTIONS",
     "GUFM1_KNOT_SPACING_YR",
@@ -128,17 +146,8 @@ __all__ = [
     "training_fraction_sweep",
 ]
 
-#: Velocity components of the series, in this order.
-COMPONENTS = ("u_theta", "u_phi")
-#: Spacing of gufm1's B-spline knots, years.
-GUFM1_KNOT_SPACING_YR = 2.5
-#: Training fractions of the sweep (the range studied in the talk).
-DEFAULT_FRACTIONS = (0.75, 0.8, 0.85, 0.9)
-#: Metrics of the score table (plus ``rmse_lead1``, ``rmse_lead2``, ... per lead).
-METRICS = ("rmse", "mae", "mase", "crps", "energy", "coverage_90", "width_90")
 
 _CELL_LABELS = {"gru": "GRU", "lstm": "LSTM"}
-_BASELINES = ("persistence", "climatology", "AR")
 _APPROACHES = ("temporal", "spatial")
 _OUTPUTS = ("site", "all")
 
@@ -148,228 +157,9 @@ _OUTPUTS = ("site", "all")
 # --------------------------------------------------------------------------------------
 
 
-def _epoch_grid(start, end, step) -> np.ndarray:
-    values = np.array([start, end, step], dtype=float)
-    if not np.all(np.isfinite(values)):
-        raise NonFiniteError(f"start, end and step must be finite, got {start}, {end}, {step}")
-    if not step > 0:
-        raise ValueError(f"step must be positive (years), got {step!r}")
-    if not end > start:
-        raise ValueError(f"end ({end}) must be later than start ({start})")
-    n_steps = math.floor((end - start) / step + 1e-9)
-    return start + step * np.arange(n_steps + 1)
-
-
-def site_velocity_series(
-    model=None,
-    start: float = 1935.0,
-    end: float = 1990.0,
-    step: float = 1.0,
-    lmax_flow: int = 14,
-    norm: str = "strong",
-    damping: float | None = None,
-    target_rms: float = 10.0,
-    reference_epoch: float = 1980.0,
-    sv_weights="uniform",
-    temporal_damping: float | None = None,
-    sites: Mapping[str, tuple[float, float]] | None = None,
-) -> xr.Dataset:
-    """Velocity time series at named sites of the CMB from flows inverted from a field model.
-
-    The flows of all epochs are solved together by
-    :func:`bayescore.flow.series.invert_flow_series` with one damping; see the module
-    docstring for why the defaults are uniform SV weights and a damping tuned at 1980.
-
-    Parameters
-    ----------
-    model : bayescore.fields.FieldModel, optional
-        Main-field model with ``coeffs(t)`` (nT) and ``sv(t)`` (nT/yr); default gufm1
-        (:func:`bayescore.fields.load_gufm1`, read through ``$BAYESCORE_DATA``).
-    start, end : float
-        First and last epoch, decimal years (default 1935-1990); both inside the model's
-        span.
-    step : float
-        Sampling interval, years (default 1). The epochs are ``start, start + step, ...``
-        up to ``end``. gufm1's knots are 2.5 yr apart (:data:`GUFM1_KNOT_SPACING_YR`):
-        finer sampling interpolates the same splines.
-    lmax_flow : int
-        Degree L_F of the flow (default 14).
-    norm : {"strong", "weak", "energy"}
-        Spatial norm of the prior (default Bloxham's strong norm).
-    damping : float, optional
-        The damping lambda, used for every epoch. When given, ``target_rms`` and
-        ``reference_epoch`` are not used.
-    target_rms : float
-        Without ``damping``: rms speed over the CMB (km/yr, default 10) that the damping
-        reproduces at ``reference_epoch``.
-    reference_epoch : float
-        Epoch at which the damping is tuned (default 1980.0), inside the model's span.
-    sv_weights : {"uniform", "lesur", "cmb"} or array_like
-        SV weights, as in :func:`bayescore.flow.series.invert_flow_series` (default
-        ``"uniform"``). A per-epoch array (K, n_sv) needs an explicit ``damping``.
-    temporal_damping : float, optional
-        Couple the epochs by the temporal norm (default None: independent epochs).
-    sites : mapping of str to (latitude, longitude), optional
-        Site names and positions in degrees; default
-        :data:`bayescore.flow.sites.DEFAULT_SITES` (the centre first).
-
-    Returns
-    -------
-    xarray.Dataset
-        ``velocity`` (time, site, component) in km/yr with components ``u_theta``
-        (southward) and ``u_phi`` (eastward) at r = 3485 km; coordinates ``time``
-        (decimal years), ``site``, ``component``, ``latitude`` and ``longitude`` (degrees)
-        of each site; the flow diagnostics ``rms_speed`` (km/yr), ``toroidal_fraction``
-        and ``solid_body_drift`` (deg/yr) over time; attributes of the inversion (model,
-        damping, norm, degrees, weights, target, reference epoch, step).
-
-    Raises
-    ------
-    EpochOutOfRangeError
-        An epoch (or the reference epoch) outside the model's span.
-    ValueError
-        ``end <= start``, ``step <= 0``, a non-positive damping or target, unknown norm.
-    NonFiniteError
-        Non-finite start, end or step.
-    """
-    from bayescore.flow.damping import find_damping_for_rms
-    from bayescore.flow.series import invert_flow_series
-    from bayescore.flow.sites import site_velocities
-
-    epochs = _epoch_grid(start, end, step)
-    if model is None:
-        from bayescore.fields import load_gufm1
-
-        model = load_gufm1()
-    span = getattr(model, "span", None)
-    if span is not None:
-        for what, values in (("epochs", epochs), ("reference_epoch", [reference_epoch])):
-            values = np.asarray(values, float)
-            if damping is None or what == "epochs":
-                outside = (values < span[0]) | (values > span[1])
-                if np.any(outside):
-                    raise EpochOutOfRangeError(
-                        f"{what} {values[outside][0]:g} lies outside the span "
-                        f"{span[0]:g}-{span[1]:g} of model {getattr(model, 'name', '?')!r}"
-                    )
-    if damping is None:
-        if target_rms is None or not np.isfinite(target_rms) or not target_rms > 0:
-            raise ValueError(f"target_rms must be a positive rms speed (km/yr), got {target_rms!r}")
-        if not isinstance(sv_weights, str) and np.ndim(sv_weights) != 1:
-            raise ValueError(
-                "per-epoch sv_weights need an explicit damping (the damping is tuned at "
-                "one reference epoch)"
-            )
-        damping = find_damping_for_rms(
-            model.coeffs(float(reference_epoch)),
-            model.sv(float(reference_epoch)),
-            int(lmax_flow),
-            float(target_rms),
-            norm=norm,
-            sv_weights=sv_weights,
-        )
-        tuned = True
-    else:
-        tuned = False
-    flows = invert_flow_series(
-        model,
-        epochs,
-        int(lmax_flow),
-        norm=norm,
-        damping=float(damping),
-        sv_weights=sv_weights,
-        temporal_damping=temporal_damping,
-    )
-    sites = dict(DEFAULT_SITES if sites is None else sites)
-    velocities = site_velocities(flows, sites)
-    stacked = xr.concat(
-        [velocities[name] for name in COMPONENTS],
-        dim=xr.DataArray(list(COMPONENTS), dims="component", name="component"),
-    ).transpose("time", "site", "component")
-    stacked.attrs = {
-        "units": "km/yr",
-        "long_name": "core-surface velocity (u_theta southward, u_phi eastward)",
-        "radius_km": velocities["u_theta"].attrs.get("radius_km"),
-    }
-    diagnostics = flows.diagnostics
-    dataset = xr.Dataset(
-        {
-            "velocity": stacked,
-            "rms_speed": ("time", np.asarray(diagnostics["rms_speed"]), {"units": "km/yr"}),
-            "toroidal_fraction": (
-                "time",
-                np.asarray(diagnostics["toroidal_fraction"]),
-                {"units": "1"},
-            ),
-            "solid_body_drift": (
-                "time",
-                np.asarray(diagnostics["solid_body_drift"]),
-                {"units": "deg/yr", "long_name": "solid-body drift, eastward positive"},
-            ),
-        },
-        coords={"time": ("time", epochs, {"units": "year"})},
-    )
-    weights_name = sv_weights if isinstance(sv_weights, str) else "custom"
-    dataset.attrs = {
-        "model": str(getattr(model, "name", "model")),
-        "damping": float(damping),
-        "damping_tuned_to_target_rms": int(tuned),
-        "target_rms_km_per_yr": float(target_rms) if tuned else np.nan,
-        "reference_epoch": float(reference_epoch) if tuned else np.nan,
-        "norm": norm,
-        "lmax_flow": int(lmax_flow),
-        "lmax_sv": int(flows.lmax_sv),
-        "sv_weights": weights_name,
-        "temporal_damping": np.nan if temporal_damping is None else float(temporal_damping),
-        "step_yr": float(step),
-    }
-    return dataset
-
-
 # --------------------------------------------------------------------------------------
 # input handling
 # --------------------------------------------------------------------------------------
-
-
-def _velocity_array(series) -> xr.DataArray:
-    """The (time, site, component) velocity DataArray of a series, validated."""
-    if isinstance(series, xr.Dataset):
-        if "velocity" not in series:
-            raise SeriesShapeError(
-                "the series Dataset has no 'velocity' variable (time, site, component); "
-                "build it with site_velocity_series"
-            )
-        series = series["velocity"]
-    if not isinstance(series, xr.DataArray):
-        raise SeriesShapeError(
-            "series must be the Dataset of site_velocity_series or a DataArray with "
-            f"dimensions (time, site, component); got {type(series).__name__}"
-        )
-    if set(series.dims) != {"time", "site", "component"}:
-        raise SeriesShapeError(
-            f"the velocity series must have dimensions (time, site, component), got {series.dims}"
-        )
-    series = series.transpose("time", "site", "component")
-    components = [str(c) for c in series["component"].values]
-    if sorted(components) != sorted(COMPONENTS):
-        raise SeriesShapeError(f"components must be {COMPONENTS}, got {tuple(components)}")
-    series = series.sel(component=list(COMPONENTS))
-    values = np.asarray(series.values, dtype=float)
-    if not np.all(np.isfinite(values)):
-        index = np.argwhere(~np.isfinite(values))[0]
-        raise NonFiniteError(
-            f"the velocity series contains NaN or infinite values (first at time index "
-            f"{index[0]}, site {series['site'].values[index[1]]!s})"
-        )
-    time = np.asarray(series["time"].values, dtype=float)
-    if time.size >= 2:
-        steps = np.diff(time)
-        if np.any(steps <= 0) or not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9):
-            raise UnevenSamplingError(
-                "the velocity series must be evenly sampled in increasing time "
-                f"(steps from {steps.min():g} to {steps.max():g} yr)"
-            )
-    return series
 
 
 def _features(series: xr.DataArray, site: str, approach: str):
@@ -477,19 +267,25 @@ def _parameter_arrays(forecaster):
     return [variable.get_value() for _, variable in nnx.to_flat_state(state)]
 
 
-def _baseline_forecasts(values, train_end, starts, horizon, n_mc, seed, ar_order, ar_max_order):
-    """Means (3, W, H, F), samples (3, n_mc, W, H, F) and AR orders of the baselines."""
+def _fit_baselines(train, ar_order, ar_max_order) -> dict:
+    """The baselines fitted on the training part (before any network: a series they
+    cannot model raises :class:`~bayescore.errors.ModelFitError` at once)."""
     from bayescore.forecast.baselines import AutoRegressive, Climatology, Persistence
 
-    train = values[:train_end]
     models = {
         "persistence": Persistence(),
         "climatology": Climatology(),
         "AR": AutoRegressive(order=ar_order, max_order=ar_max_order),
     }
+    for model in models.values():
+        model.fit(train)
+    return models
+
+
+def _baseline_forecasts(models, values, starts, horizon, n_mc, seed):
+    """Means (3, W, H, F), samples (3, n_mc, W, H, F) and AR orders of fitted baselines."""
     means, samples = [], []
     for k, model in enumerate(models.values()):
-        model.fit(train)
         mean_rows, sample_rows = [], []
         for w, start in enumerate(starts):
             history = values[:start]
@@ -507,235 +303,9 @@ def _baseline_forecasts(values, train_end, starts, horizon, n_mc, seed, ar_order
 # --------------------------------------------------------------------------------------
 
 
-def _scores(observed, means, samples, train, level=0.9) -> np.ndarray:
-    """Metrics (forecast, metric) of means (M, W, H, F) and samples (M, S, W, H, F)."""
-    import jax.numpy as jnp
-
-    from bayescore.forecast import metrics
-
-    horizon = observed.shape[1]
-    y = jnp.asarray(observed)
-    scale = np.mean(np.abs(np.diff(train, axis=0)), axis=0)  # in-sample persistence MAE
-    rows = []
-    for mean, draws in zip(means, samples, strict=True):
-        lower, upper = metrics.central_interval(jnp.asarray(draws), level=level)
-        n_windows = observed.shape[0]
-        row = [
-            float(metrics.rmse(y, mean)),
-            float(metrics.mae(y, mean)),
-            float(np.mean(np.abs(mean - observed) / scale)),
-            float(jnp.mean(metrics.crps_ensemble(draws, y, fair=True))),
-            float(
-                jnp.mean(
-                    metrics.energy_score(
-                        draws.reshape(draws.shape[0], n_windows, -1),
-                        y.reshape(n_windows, -1),
-                        fair=True,
-                    )
-                )
-            ),
-            float(metrics.interval_coverage(y, lower, upper)),
-            float(metrics.interval_width(lower, upper)),
-        ]
-        row += [float(metrics.rmse(y[:, h], mean[:, h])) for h in range(horizon)]
-        rows.append(row)
-    return np.asarray(rows)
-
-
-def _json_safe(value):
-    """Nested dicts/lists with NaN floats replaced by None (strict JSON)."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _metric_names(horizon: int) -> list[str]:
-    return list(METRICS) + [f"rmse_lead{h + 1}" for h in range(horizon)]
-
-
-def _table_dict(table: xr.DataArray) -> dict[str, dict[str, float]]:
-    """A (forecast, metric) DataArray as ``{method: {metric: value}}``."""
-    metrics = [str(m) for m in table["metric"].values]
-    return {
-        str(method): dict(zip(metrics, map(float, row), strict=True))
-        for method, row in zip(table["forecast"].values, table.values, strict=True)
-    }
-
-
-def _markdown(table: xr.DataArray, digits: int = 3) -> str:
-    from bayescore.forecast.metrics import format_score_table
-
-    return format_score_table(_table_dict(table), digits=digits)
-
-
 # --------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VelocityStudyResult:
-    """Forecasts and scores of one velocity-forecasting run.
-
-    Attributes
-    ----------
-    config : dict
-        The arguments of :func:`run_velocity_study` (JSON-serialisable).
-    series : xarray.DataArray
-        The network's input series (time, feature), km/yr; features ``site/component``
-        with the target site first.
-    observed : xarray.DataArray
-        Held-out targets (time, lead, feature) of the scored features, km/yr. ``time`` is
-        the epoch of a window's first target; coordinates ``start_index`` (its time index
-        in the series) and ``target_time`` (time, lead).
-    mean : xarray.DataArray
-        Predictive means (forecast, time, lead, feature), km/yr (MC-sample means for the
-        networks, exact Gaussian means for the baselines).
-    samples : xarray.DataArray
-        Predictive samples (forecast, sample, time, lead, feature), km/yr.
-    scores : xarray.DataArray
-        Scores (forecast, metric) over all held-out windows (see the module docstring).
-    train_end : int
-        The training part is ``series[:train_end]``.
-    networks : dict
-        Per network label: the training summary of every ensemble member (seed, epochs
-        run, best epoch and its validation loss, noise sd in km/yr, number of weights).
-    ar_orders : list of int
-        AR order chosen for each scored feature.
-    """
-
-    config: dict
-    series: xr.DataArray
-    observed: xr.DataArray
-    mean: xr.DataArray
-    samples: xr.DataArray
-    scores: xr.DataArray
-    train_end: int
-    networks: dict = field(default_factory=dict)
-    ar_orders: list = field(default_factory=list)
-
-    @property
-    def methods(self) -> list[str]:
-        """Method labels, networks first."""
-        return [str(m) for m in self.mean["forecast"].values]
-
-    @property
-    def n_test_windows(self) -> int:
-        """Number of held-out windows."""
-        return int(self.observed.sizes["time"])
-
-    def score(self, first_index: int | None = None, level: float = 0.9) -> xr.DataArray:
-        """Scores over the held-out windows whose first target index is >= ``first_index``.
-
-        Parameters
-        ----------
-        first_index : int, optional
-            First target index (time index in the series) to include; default all.
-        level : float
-            Central-interval level for coverage and width.
-
-        Returns
-        -------
-        xarray.DataArray
-            (forecast, metric), units of the metrics as in the module docstring.
-
-        Raises
-        ------
-        SeriesLengthError
-            If no held-out window starts at or after ``first_index``.
-        """
-        keep = np.ones(self.n_test_windows, bool)
-        if first_index is not None:
-            keep = self.observed["start_index"].values >= int(first_index)
-        if not np.any(keep):
-            raise SeriesLengthError(f"no held-out window starts at or after index {first_index}")
-        values = _scores(
-            self.observed.values[keep],
-            self.mean.values[:, keep],
-            self.samples.values[:, :, keep],
-            self.series.values[: self.train_end][:, : self.observed.sizes["feature"]],
-            level=level,
-        )
-        if level != 0.9:
-            tag = round(100 * level)
-            names = [
-                n.replace("_90", f"_{tag}") for n in _metric_names(self.observed.sizes["lead"])
-            ]
-        else:
-            names = _metric_names(self.observed.sizes["lead"])
-        return xr.DataArray(
-            values,
-            dims=("forecast", "metric"),
-            coords={"forecast": self.methods, "metric": names},
-            attrs={"n_windows": int(keep.sum())},
-        )
-
-    def table(self, digits: int = 3) -> str:
-        """Markdown table of :attr:`scores`."""
-        return _markdown(self.scores, digits)
-
-    def to_xarray(self) -> xr.Dataset:
-        """Observed values, means, samples and scores in one Dataset (attrs: config)."""
-        dataset = xr.Dataset(
-            {
-                "observed": self.observed,
-                "mean": self.mean,
-                "samples": self.samples,
-                "scores": self.scores,
-            }
-        )
-        dataset["series"] = self.series.rename({"time": "series_time", "feature": "input"})
-        dataset.attrs = {"config_json": json.dumps(self.config), "train_end": self.train_end}
-        return dataset
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable summary: config, split, scores, networks, AR orders."""
-        time = self.series["time"].values
-        summary = {
-            "config": self.config,
-            "n_time": int(self.series.sizes["time"]),
-            "train_end": int(self.train_end),
-            "train_period": [float(time[0]), float(time[self.train_end - 1])],
-            "test_windows": int(self.n_test_windows),
-            "test_first_targets": [float(t) for t in self.observed["time"].values],
-            "features": [str(f) for f in self.observed["feature"].values],
-            "scores": _table_dict(self.scores),
-            "networks": self.networks,
-            "ar_orders": [int(p) for p in self.ar_orders],
-        }
-        return _json_safe(summary)
-
-    def save(self, directory, figures: bool = True) -> Path:
-        """Write ``summary.json``, ``forecasts.nc`` (and ``forecasts.png``) atomically.
-
-        Parameters
-        ----------
-        directory : str or path-like
-            Output directory (created if needed).
-        figures : bool
-            Also save the figure of :func:`plot_study_forecasts`.
-
-        Returns
-        -------
-        pathlib.Path
-            The directory.
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_json(directory / "summary.json", self.to_dict())
-        with atomic_path(directory / "forecasts.nc") as tmp:
-            self.to_xarray().to_netcdf(tmp)
-        if figures:
-            import matplotlib.pyplot as plt
-
-            fig = plot_study_forecasts(self)
-            save_figure(fig, directory / "forecasts.png")
-            plt.close(fig)
-        return directory
 
 
 def run_velocity_study(
@@ -827,6 +397,9 @@ def run_velocity_study(
     SeriesLengthError
         Too short a training part for the windows (or the AR order), or no held-out
         window.
+    ModelFitError
+        A component the AR baseline cannot model (e.g. constant over the training part),
+        raised before any network is trained.
     ValueError
         A target site not in the series.
     """
@@ -904,6 +477,7 @@ def run_velocity_study(
         "n_networks": n_networks,
         "differencing": bool(differencing),
     }
+    baselines = _fit_baselines(scored_values[:train_end], ar_order, ar_max_order)
     methods, means, samples, networks = [], [], [], {}
     for name in cells:
         label = _CELL_LABELS[name]
@@ -932,9 +506,9 @@ def run_velocity_study(
         means.append(draws.mean(axis=0))
         networks[label] = members
     base_means, base_samples, ar_orders = _baseline_forecasts(
-        scored_values, train_end, starts, horizon, n_mc, int(seed), ar_order, ar_max_order
+        baselines, scored_values, starts, horizon, n_mc, int(seed)
     )
-    methods += list(_BASELINES)
+    methods += list(BASELINES)
     means = np.concatenate([np.asarray(means).reshape((-1,) + base_means.shape[1:]), base_means])
     samples = np.concatenate(
         [np.asarray(samples).reshape((-1,) + base_samples.shape[1:]), base_samples]
@@ -998,12 +572,15 @@ def run_velocity_study(
             if isinstance(v, str | int | float | np.floating | np.integer)
         },
     }
-    scores = _scores(observed, means, samples, scored_values[:train_end])
+    scores, references = _scores(observed, means, samples, scored_values[:train_end], methods)
     scores_da = xr.DataArray(
         scores,
         dims=("forecast", "metric"),
         coords={"forecast": methods, "metric": _metric_names(horizon)},
-        attrs={"n_windows": int(starts.size)},
+        attrs={
+            "n_windows": int(starts.size),
+            **{f"dm_reference_{k}": v for k, v in references.items()},
+        },
     )
     return VelocityStudyResult(
         config=config,
@@ -1023,333 +600,6 @@ def run_velocity_study(
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FractionSweepResult:
-    """Scores of :func:`run_velocity_study` for several training fractions.
-
-    Attributes
-    ----------
-    scores : xarray.DataArray
-        (train_fraction, test_set, forecast, metric). ``test_set="own"``: each fraction's
-        own held-out windows (fewer as the fraction grows); ``"common"``: the windows
-        held out by *every* fraction (those of the largest), so that the fractions are
-        compared on the same values.
-    n_windows : xarray.DataArray
-        (train_fraction, test_set): number of windows scored.
-    results : list of VelocityStudyResult
-        The runs, in the order of the fractions.
-    """
-
-    scores: xr.DataArray
-    n_windows: xr.DataArray
-    results: list = field(default_factory=list, repr=False)
-
-    def table(self, metric: str = "rmse", test_set: str = "common", digits: int = 3) -> str:
-        """Markdown table of one metric: one row per method, one column per fraction."""
-        if metric not in [str(m) for m in self.scores["metric"].values]:
-            raise ValueError(f"unknown metric {metric!r}")
-        part = self.scores.sel(metric=metric, test_set=test_set)
-        fractions = [float(f) for f in part["train_fraction"].values]
-        header = "| forecast | " + " | ".join(f"{f:g}" for f in fractions) + " |"
-        lines = [header, "|---|" + "|".join("---:" for _ in fractions) + "|"]
-        for method in part["forecast"].values:
-            cells = [f"{float(v):.{digits}g}" for v in part.sel(forecast=method).values]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable: the score tables and the number of windows."""
-        out = {"fractions": [float(f) for f in self.scores["train_fraction"].values]}
-        for test_set in self.scores["test_set"].values:
-            part = self.scores.sel(test_set=test_set)
-            out[str(test_set)] = {
-                f"{float(f):g}": {
-                    str(method): {
-                        str(m): float(v)
-                        for m, v in zip(
-                            part["metric"].values,
-                            part.sel(train_fraction=f, forecast=method).values,
-                            strict=True,
-                        )
-                    }
-                    for method in part["forecast"].values
-                }
-                for f in part["train_fraction"].values
-            }
-            out[f"n_windows_{test_set}"] = [
-                int(n) for n in self.n_windows.sel(test_set=test_set).values
-            ]
-        if self.results:
-            out["config"] = self.results[0].config
-        return _json_safe(out)
-
-    def save(self, directory, figures: bool = True) -> Path:
-        """Write ``sweep.json`` and ``sweep.nc`` (and ``sweep.png``) atomically."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_json(directory / "sweep.json", self.to_dict())
-        with atomic_path(directory / "sweep.nc") as tmp:
-            xr.Dataset({"scores": self.scores, "n_windows": self.n_windows}).to_netcdf(tmp)
-        if figures:
-            import matplotlib.pyplot as plt
-
-            fig = plot_fraction_sweep(self)
-            save_figure(fig, directory / "sweep.png")
-            plt.close(fig)
-        return directory
-
-
-def training_fraction_sweep(
-    series=None, fractions: Sequence[float] = DEFAULT_FRACTIONS, **study_kwargs
-) -> FractionSweepResult:
-    """Run :func:`run_velocity_study` for several training fractions.
-
-    Parameters
-    ----------
-    series : optional
-        As in :func:`run_velocity_study` (default: the gufm1 series, built once).
-    fractions : sequence of float
-        Training fractions, each in (0, 1) (default 0.75, 0.8, 0.85, 0.9).
-    **study_kwargs
-        Other arguments of :func:`run_velocity_study` (not ``train_fraction``).
-
-    Returns
-    -------
-    FractionSweepResult
-        Scores on each fraction's own held-out windows and on the common ones.
-    """
-    if "train_fraction" in study_kwargs:
-        raise ForecastConfigError("give the fractions in 'fractions', not train_fraction")
-    fractions = sorted(float(f) for f in fractions)
-    if not fractions:
-        raise ForecastConfigError("fractions must not be empty")
-    if series is None:
-        series = site_velocity_series()
-    results = [run_velocity_study(series, train_fraction=f, **study_kwargs) for f in fractions]
-    common_start = max(r.train_end for r in results)
-    own = [r.scores for r in results]
-    shared = [r.score(first_index=common_start) for r in results]
-    scores = xr.concat(
-        [
-            xr.concat(own, dim="train_fraction"),
-            xr.concat(shared, dim="train_fraction"),
-        ],
-        dim="test_set",
-        coords="minimal",
-        compat="override",
-        combine_attrs="drop",
-    ).assign_coords(train_fraction=fractions, test_set=["own", "common"])
-    n_windows = xr.DataArray(
-        [[r.n_test_windows for r in results], [s.attrs["n_windows"] for s in shared]],
-        dims=("test_set", "train_fraction"),
-        coords={"test_set": ["own", "common"], "train_fraction": fractions},
-    ).transpose("train_fraction", "test_set")
-    return FractionSweepResult(
-        scores=scores.transpose("train_fraction", "test_set", "forecast", "metric"),
-        n_windows=n_windows,
-        results=results,
-    )
-
-
 # --------------------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------------------
-
-
-def plot_site_series(series, axes=None):
-    """``u_theta`` and ``u_phi`` at every site against time (two panels).
-
-    Parameters
-    ----------
-    series : xarray.Dataset or xarray.DataArray
-        Output of :func:`site_velocity_series` (or its ``velocity``).
-    axes : sequence of two matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    velocity = _velocity_array(series)
-    if axes is None:
-        fig, axes = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, constrained_layout=True)
-    else:
-        fig = axes[0].figure
-    names = {"u_theta": "u_theta (southward)", "u_phi": "u_phi (eastward)"}
-    for ax, component in zip(axes, COMPONENTS, strict=True):
-        for k, site in enumerate(velocity["site"].values):
-            lat = (
-                float(velocity["latitude"].sel(site=site))
-                if "latitude" in velocity.coords
-                else None
-            )
-            lon = (
-                float(velocity["longitude"].sel(site=site))
-                if "longitude" in velocity.coords
-                else None
-            )
-            where = f" ({lat:g}°, {lon:g}°)" if lat is not None else ""
-            ax.plot(
-                velocity["time"],
-                velocity.sel(site=site, component=component),
-                lw=2.2 if k == 0 else 1.2,
-                label=f"{site}{where}",
-            )
-        ax.set_ylabel(f"{names[component]} (km/yr)")
-        ax.grid(alpha=0.3)
-    axes[-1].legend(
-        fontsize=8, ncol=2, title="site (lat N, lon E)", title_fontsize=8, loc="lower left"
-    )
-    axes[-1].set_xlabel("year")
-    return fig
-
-
-def _colour(method: str, index: int) -> str:
-    """Fixed colour per forecast label, so that every figure uses the same ones."""
-    fixed = {"GRU": "C0", "LSTM": "C1", "persistence": "C2", "climatology": "C3", "AR": "C4"}
-    return fixed.get(method, f"C{5 + index % 5}")
-
-
-def plot_study_forecasts(result: VelocityStudyResult, methods=None, feature=None, history=12):
-    """Held-out forecasts with 90 % bands: rows components, columns leads.
-
-    Parameters
-    ----------
-    result : VelocityStudyResult
-    methods : sequence of str, optional
-        Forecasts to show (default all but climatology, whose band would fill the panel;
-        it is in the score table).
-    feature : sequence of str, optional
-        Features (default the target site's two components).
-    history : int
-        Samples of the series shown before the first held-out window.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    if methods is None:
-        methods = [m for m in result.methods if m != "climatology"]
-    methods = list(methods)
-    features = list(result.observed["feature"].values[:2]) if feature is None else list(feature)
-    horizon = result.observed.sizes["lead"]
-    fig, axes = plt.subplots(
-        len(features),
-        horizon,
-        figsize=(4.6 * horizon, 3.2 * len(features)),
-        squeeze=False,
-        constrained_layout=True,
-        sharex=True,
-    )
-    time = result.series["time"].values
-    first = max(0, result.train_end - history)
-    width = 0.6 * float(np.median(np.diff(time)))
-    offsets = np.linspace(-width / 2, width / 2, len(methods))
-    for row, name in enumerate(features):
-        series_column = list(result.series["feature"].values).index(name)
-        for lead in range(horizon):
-            ax = axes[row, lead]
-            ax.plot(
-                time[first:],
-                result.series.values[first:, series_column],
-                "k-",
-                lw=1.5,
-                label="series",
-            )
-            ax.axvline(
-                time[result.train_end] - 0.5 * (time[1] - time[0]),
-                color="0.5",
-                ls=":",
-                label="end of training",
-            )
-            verify = result.observed["target_time"].values[:, lead]
-            for k, method in enumerate(methods):
-                draws = result.samples.sel(forecast=method, feature=name).values[:, :, lead]
-                lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
-                centre = result.mean.sel(forecast=method, feature=name).values[:, lead]
-                ax.errorbar(
-                    verify + offsets[k],
-                    centre,
-                    yerr=[centre - lo, hi - centre],
-                    fmt="o",
-                    ms=3.5,
-                    capsize=2,
-                    color=_colour(method, k),
-                    label=method,
-                )
-            ax.set_title(f"{name}, lead {lead + 1}", fontsize=10)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_ylabel(f"{name.split('/')[-1]} (km/yr)")
-            ax.grid(alpha=0.3)
-            if row == len(features) - 1:
-                ax.set_xlabel("year")
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    approach = result.config.get("approach", "")
-    fig.suptitle(
-        f"{approach} approach: forecasts of the held-out years with 90 % intervals "
-        f"(train fraction {result.config.get('train_fraction', 0):g})",
-        fontsize=11,
-    )
-    return fig
-
-
-def _minor_log_label(value: float, _position) -> str:
-    """Label the minor ticks 2 and 5 of each decade of a log axis, no others."""
-    if value <= 0:
-        return ""
-    leading = round(value / 10 ** math.floor(math.log10(value)))
-    return f"{value:g}" if leading in (2, 5) else ""
-
-
-def plot_fraction_sweep(sweep: FractionSweepResult, metrics=("rmse", "crps"), test_set="common"):
-    """Scores against the training fraction, one line per method.
-
-    Parameters
-    ----------
-    sweep : FractionSweepResult
-    metrics : sequence of str
-        Metrics to plot, one panel each.
-    test_set : {"common", "own"}
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(4.8 * len(metrics), 3.6), squeeze=False, constrained_layout=True
-    )
-    fractions = sweep.scores["train_fraction"].values
-    units = {"coverage_90": "", "mase": ""}
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for k, method in enumerate(sweep.scores["forecast"].values):
-            ax.plot(
-                fractions,
-                sweep.scores.sel(metric=metric, test_set=test_set, forecast=method),
-                "o-",
-                color=_colour(str(method), k),
-                label=str(method),
-            )
-        if metric not in units:  # scores in km/yr: climatology is 5-10x the others
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
-            ax.tick_params(axis="y", which="minor", labelsize=7)
-        unit = units.get(metric, " (km/yr, log scale)")
-        ax.set_xlabel("training fraction")
-        ax.set_ylabel(f"{metric}{unit}")
-        ax.set_xticks(fractions)
-        ax.grid(alpha=0.3)
-    counts = sweep.n_windows.sel(test_set=test_set).values
-    windows = (
-        f"{counts[0]} windows" if len(set(counts)) == 1 else f"{counts[0]} to {counts[-1]} windows"
-    )
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"scores on the {test_set} held-out windows ({windows})", fontsize=10)
-    return fig
