@@ -65,7 +65,7 @@ def test_dipole_forecast_from_a_csv_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--series", "no/such/file.csv"], "neither 'padm2m'"),
+        (["--series", "no/such/file.csv"], "neither 'synthetic', 'padm2m'"),
         (["--train-fraction", "1.5"], "train-fraction"),
         (["--train-fraction", "0"], "train-fraction"),
         (["--dropout", "1.0"], "dropout"),
@@ -110,3 +110,14 @@ def test_velocity_forecast(tmp_path, shared_data, capsys):
     assert list(out.glob("*.png")), "no figure written"
     printed = capsys.readouterr().out
     assert "GRU" in printed and "persistence" in printed
+
+
+def test_default_series_needs_no_data(tmp_path, monkeypatch):
+    # a newcomer's `bayescore forecast`: the simulated series, no data directory at all
+    monkeypatch.setenv("BAYESCORE_DATA", str(tmp_path / "no-data-here"))
+    out = tmp_path / "out"
+    status = main(["forecast", "--window", "20", "--out", str(out)] + TINY)
+    assert status == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["study"] == "dipole"
+    assert "synthetic" in json.dumps(summary["result"])

@@ -75,3 +75,14 @@ def test_far_from_the_barrier_it_is_the_discrete_ou_process():
 def test_bad_parameters_are_named(kwargs):
     with pytest.raises(ForecastConfigError):
         simulate_axial_dipole_moment(**kwargs)
+
+
+def test_named_synthetic_series_of_the_dipole_study():
+    from bayescore.studies.dipole import load_dipole_series
+
+    series = load_dipole_series("synthetic")
+    np.testing.assert_array_equal(series.values, simulate_axial_dipole_moment(seed=0).values)
+    np.testing.assert_allclose(series["time"].values, np.arange(-1999, 1) / 1000.0, atol=1e-12)
+    assert "synthetic" in series.attrs["source"]
+    magnitude = load_dipole_series("synthetic", "magnitude")
+    np.testing.assert_array_equal(magnitude.values, np.abs(series.values))

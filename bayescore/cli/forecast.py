@@ -2,7 +2,8 @@
 
 Two studies, chosen by ``--series``:
 
-* a dipole-moment series (``padm2m``, ``sint2000`` or the path of a CSV file with columns
+* a dipole-moment series (``synthetic``, the default, a simulated reversing series that
+  needs no data; ``padm2m``, ``sint2000`` or the path of a CSV file with columns
   ``time_Ma`` and ``axial_dipole_moment_1e22Am2``): an LSTM or GRU trained on the first
   part (``--train-fraction``, 0.65 as in the reference study) predicts the rest one step
   ahead and free-running, with MC-dropout intervals, next to persistence, climatology,
@@ -37,7 +38,7 @@ from bayescore.errors import InputFileError
 
 __all__ = ["add_parser", "run"]
 
-_DIPOLE_SERIES = ("padm2m", "sint2000")
+_DIPOLE_SERIES = ("synthetic", "padm2m", "sint2000")
 
 
 def _fraction(text: str) -> float:
@@ -65,10 +66,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--series",
-        default="padm2m",
-        help="'padm2m' (default) or 'sint2000' (2 Myr signed axial dipole moment), the path "
-        "of a dipole CSV file (columns time_Ma, axial_dipole_moment_1e22Am2), or "
-        "'velocity' (core-surface velocity at five sites from gufm1 flows, 1935-1990)",
+        default="synthetic",
+        help="'synthetic' (default: a simulated 2 Myr signed axial dipole moment with "
+        "reversals, needs no data), 'padm2m' or 'sint2000' (the palaeomagnetic 2 Myr "
+        "series; need the data files, see the data page of the docs), the path of a dipole "
+        "CSV file (columns time_Ma, axial_dipole_moment_1e22Am2), or 'velocity' "
+        "(core-surface velocity at five sites from gufm1 flows, 1935-1990)",
     )
     parser.add_argument(
         "--quantity",
@@ -163,7 +166,7 @@ def _dipole_series(args) -> str | Path:
     path = Path(name).expanduser()
     if not path.exists():
         raise FileNotFoundError(
-            f"--series {name!r} is neither 'padm2m', 'sint2000', 'velocity' nor an "
+            f"--series {name!r} is neither 'synthetic', 'padm2m', 'sint2000', 'velocity' nor an "
             "existing CSV file"
         )
     check_input_file(path, "--series")

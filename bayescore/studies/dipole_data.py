@@ -26,8 +26,9 @@ from bayescore.errors import (
     UnevenSamplingError,
 )
 from bayescore.spectral import EVEN_SAMPLING_RTOL
+from bayescore.synthetic.axial_dipole import simulate_axial_dipole_moment
 
-__all__ = ["SERIES", "QUANTITIES", "UNITS", "load_dipole_series"]
+__all__ = ["SERIES", "SYNTHETIC_SERIES", "QUANTITIES", "UNITS", "load_dipole_series"]
 
 
 #: Named series: registry key of :func:`bayescore.datasets.fetch` and a description.
@@ -35,6 +36,11 @@ SERIES = {
     "padm2m": ("dipole/padm2m_signed_dipole.csv", "PADM2M (Ziegler et al. 2011)"),
     "sint2000": ("dipole/sint2000_signed_dipole.csv", "Sint-2000 (Valet et al. 2005)"),
 }
+
+
+#: Name of the simulated series that needs no data file
+#: (:func:`bayescore.synthetic.axial_dipole.simulate_axial_dipole_moment`, seed 0).
+SYNTHETIC_SERIES = "synthetic"
 
 
 QUANTITIES = ("signed", "magnitude")
@@ -119,9 +125,11 @@ def load_dipole_series(
 
     Parameters
     ----------
-    series : {"padm2m", "sint2000"}, path-like or array_like
+    series : {"padm2m", "sint2000", "synthetic"}, path-like or array_like
         A named reference series (read with :func:`bayescore.datasets.fetch`, so
-        ``$BAYESCORE_DATA`` is honoured), a CSV file with the columns ``time_Ma`` and
+        ``$BAYESCORE_DATA`` is honoured), ``"synthetic"`` (the simulated reversing
+        series of :func:`bayescore.synthetic.axial_dipole.simulate_axial_dipole_moment`
+        with seed 0: 2000 kyr at 1 kyr, needs no data file), a CSV file with the columns ``time_Ma`` and
         ``axial_dipole_moment_1e22Am2`` (``sigma_1e22Am2`` optional), evenly spaced and
         oldest first, or a 1-D array of moments in 1e22 A m^2, oldest first (an
         :class:`xarray.DataArray` with a ``time`` coordinate in Ma is taken as is).
@@ -152,6 +160,8 @@ def load_dipole_series(
     """
     if quantity not in QUANTITIES:
         raise ForecastConfigError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
+    if isinstance(series, str) and series.lower() == SYNTHETIC_SERIES:
+        series = simulate_axial_dipole_moment(seed=0)
     if isinstance(series, str | os.PathLike):
         name = str(series)
         if name.lower() in SERIES:
