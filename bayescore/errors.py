@@ -91,3 +91,8 @@ class ModelConfigError(BayescoreError, ValueError):
 class NotAModeError(BayescoreError, ValueError):
     """The point given as a posterior mode is not a local maximum (the Hessian of the
     negative log posterior there is not positive definite)."""
+
+
+class ProblemTooLargeError(ModelConfigError):
+    """A model's arrays would not fit in the available memory (the estimate is made
+    before any computation; the message names the size and what would fit)."""
