@@ -55,8 +55,9 @@ def resolve_span_and_epoch(
         span = (float(times.min()), float(times.max()))
         if span[1] == span[0]:
             raise EpochOutOfRangeError(
-                f"the data cover a single epoch, {span[0]}: the model span cannot be taken "
-                f"from them, give it ({span_name} START END around the data)"
+                f"the data cover a single epoch, {span[0]}, so the model span cannot be "
+                "taken from them: give a span around it (span=(START, END); on the command "
+                "line --span START END)"
             )
     else:
         span = DEFAULT_SPAN
