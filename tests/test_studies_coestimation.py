@@ -76,19 +76,14 @@ def test_too_large_problem_names_its_size_and_the_largest_degree_that_fits():
 
 
 # ------------------------------------------------------------------ the study
-class _TruncatedIGRF:
-    """IGRF-14 cut to degree 3: a quick truth for make_dataset (not frozen-flux exact)."""
+class _AxialDipole:
+    """A constant axial dipole of -30000 nT: the simplest truth for make_dataset."""
 
-    lmax = 3
-
-    def __init__(self):
-        from bayescore.fields import igrf
-
-        self.model = igrf()
-        self.span = self.model.span
+    lmax = 1
+    span = (1900.0, 2100.0)
 
     def coeffs(self, t):
-        return np.asarray(self.model.coeffs(t))[..., :15]
+        return np.broadcast_to([-30000.0, 0.0, 0.0], np.shape(t) + (3,))
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +157,7 @@ def test_data_without_observatories_round_trip_through_csv(tmp_path):
     from bayescore.synthetic import make_dataset
 
     data = make_dataset(
-        _TruncatedIGRF(), n_satellite=20, n_observatory_sites=0, span=(2004.5, 2005.5), seed=4
+        _AxialDipole(), n_satellite=20, n_observatory_sites=0, span=(2004.5, 2005.5), seed=4
     )
     assert data.sizes["site"] == 0
     back = read_vector_data(write_vector_data(data, tmp_path / "no_sites.csv"))

@@ -223,8 +223,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         nuts_progress=show_progress(args),
     )
-    result.save(Path(args.out))
-    _print_summary(result.to_dict())
+    outputs = result.save(Path(args.out))
+    # the numbers as computed (NaN prints as nan; to_dict() makes it null for JSON)
+    _print_summary({**result.summary, "wall_time_s": result.wall_time_s, "outputs": outputs})
     return 0
 
 
