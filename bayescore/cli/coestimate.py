@@ -16,6 +16,10 @@ standard deviations, SV/SA spectra, misfit table, Gauss-Newton history),
 ``posterior.nc`` (ArviZ InferenceData, ``--nuts``), ``spectra_cmb.png`` (SV and SA
 Lowes spectra at the CMB of the estimate, the truth for synthetic data and the USN
 baseline with ``--usn``) and ``nuts_trace.png`` (``--nuts``).
+
+The workflow is :func:`bayescore.studies.coestimation.run_coestimation_study`; this module
+parses and checks the options (the parser imports no JAX), calls it, saves its result and
+prints a summary.
 """
 
 from __future__ import annotations

@@ -108,13 +108,13 @@ def problem_memory_bytes(
     Returns
     -------
     int
-        The sum of: the data normal matrix, the Gauss-Newton matrix and its Cholesky
-        factor (each ``n_parameters^2``); the frozen-flux matrices at the time nodes
-        (``n_nodes n_SV (n_B + 2 n_F)``, twice, and their products
-        ``n_nodes (n_B + 2 n_F)^2``); the flow columns of the frozen-flux product
-        synthesised on the Gauss-Legendre grid (``2 n_F n_lat n_lon``; the 117 GB a
-        degree-200 problem asked for); a design-matrix chunk. An estimate of the order
-        of magnitude, not an upper bound.
+        The sum of: the data normal matrix (``(N_t n_B)^2``; the 117 GB that
+        ``bayescore coestimate --lmax-field 200`` asked for), the Gauss-Newton matrix and
+        its Cholesky factor (each ``n_parameters^2``); the frozen-flux matrices at the
+        time nodes (``n_nodes n_SV (n_B + 2 n_F)``, twice, and their products
+        ``n_nodes (n_B + 2 n_F)^2``); the columns of the frozen-flux product synthesised
+        on the Gauss-Legendre grid (``max(2 n_F, n_B) n_lat n_lon``); a design-matrix
+        chunk. An estimate of the order of magnitude, not an upper bound.
     """
     n_flow_time = n_time if n_flow_time is None else n_flow_time
     n_nodes = n_time + n_flow_time if n_nodes is None else n_nodes
