@@ -102,8 +102,9 @@ class UndeterminedFlowError(BayescoreError, ValueError):
     operator is zero)."""
 
 
-class ProblemTooLargeError(BayescoreError, ValueError):
-    """A requested problem size needs more memory than the machine has."""
+class ProblemTooLargeError(ModelConfigError):
+    """A problem's arrays would not fit in the available memory (the estimate is made
+    before any computation; the message names the size and what would fit)."""
 
 
 class TargetOutOfReachError(BayescoreError, ValueError):

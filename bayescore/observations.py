@@ -709,7 +709,7 @@ class _CsvMetadata:
         """``ds`` with the metadata's attributes and other variables."""
         if self.other:
             try:
-                extra = xr.Dataset.from_dict(self.other)
+                extra = xr.Dataset.from_dict(_with_empty_shapes(self.other))
                 for name, dtype in self.other_dtypes.items():
                     if name in extra.variables:
                         extra[name] = extra[name].astype(dtype)
@@ -718,6 +718,34 @@ class _CsvMetadata:
                 raise self._error(f"the bayescore metadata['other'] is damaged ({exc})") from exc
         ds.attrs = dict(self.attrs)
         return ds
+
+
+def _with_empty_shapes(other: dict) -> dict:
+    """``other`` with its zero-size variables as arrays of their shape.
+
+    ``Dataset.to_dict(data="list")`` writes a zero-size array of several dimensions (the
+    per-site tables of a data set without observatories, e.g. ``site_bias`` of shape
+    (0, 3)) as ``[]``, which ``Dataset.from_dict`` cannot give back its dimensions; the
+    sizes come from the one-dimensional variables (0 where unknown).
+    """
+    sections = [other.get(key) or {} for key in ("coords", "data_vars")]
+    sizes = {}
+    for section in sections:
+        for variable in section.values():
+            if isinstance(variable, dict) and len(variable.get("dims") or ()) == 1:
+                sizes.setdefault(variable["dims"][0], len(variable.get("data") or ()))
+    out = dict(other)
+    for key, section in zip(("coords", "data_vars"), sections, strict=True):
+        fixed = {}
+        for name, variable in section.items():
+            dims = variable.get("dims") if isinstance(variable, dict) else None
+            shape = [sizes.get(d, 0) for d in dims] if dims else []
+            if len(shape) > 1 and variable.get("data") == [] and 0 in shape:
+                variable = {**variable, "data": np.empty(shape)}
+            fixed[name] = variable
+        if key in other:
+            out[key] = fixed
+    return out
 
 
 # --------------------------------------------------------------------------------------

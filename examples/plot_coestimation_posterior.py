@@ -43,21 +43,9 @@ from bayescore.flow.uncertainty import (
     plot_speed_uncertainty_map,
 )
 from bayescore.flow.velocity import Flow
-from bayescore.infer import (
-    gauss_newton_map,
-    laplace_from_gauss_newton,
-    run_nuts,
-    sampling_diagnostics,
-)
-from bayescore.models import (
-    TimeBlockGaussian,
-    build_problem,
-    coestimation_diagnostics,
-    coestimation_model,
-    frozen_flux_ratio,
-    legendre_time_basis,
-    starting_model,
-)
+from bayescore.infer import sampling_diagnostics
+from bayescore.models import TimeBlockGaussian, coestimation_diagnostics, legendre_time_basis
+from bayescore.studies.coestimation import run_coestimation_study
 from bayescore.synthetic import frozen_flux_truth, make_dataset
 
 # ArviZ's plots call a matplotlib helper in a way deprecated since matplotlib 3.11; the
@@ -122,18 +110,35 @@ print(f"size {SIZE}: L_B = L_F = {L}, {data.sizes['datum']} scalar data")
 # iterations; the Gauss-Newton Hessian at the MAP is the precision of the Laplace
 # approximation. ``lmax_sv = L`` keeps the SV equations at the degrees the truth obeys
 # exactly (see ``tests/test_infer.py``).
-problem = build_problem(data, L, FIELD_BASIS, L, FLOW_BASIS, lmax_sv=L)
-problem, init, usn = starting_model(problem, DAMPINGS)
-gn = gauss_newton_map(coestimation_model, problem, model_kwargs=DAMPINGS, init_values=init)
+#
+# The NUTS of the next section runs in the same call: the study
+# (:func:`bayescore.studies.coestimation.run_coestimation_study`, the workflow of
+# ``bayescore coestimate``) goes from the data to the MAP, the Laplace approximation and
+# the NUTS draws.
+study = run_coestimation_study(
+    data,
+    truth=truth,
+    span=SPAN,
+    epoch=EPOCH,
+    lmax_field=L,
+    lmax_flow=L,
+    lmax_sv=L,
+    time_basis=FIELD_BASIS,
+    flow_time_basis=FLOW_BASIS,
+    dampings=DAMPINGS,
+    method="nuts",
+    chains=CONFIG["chains"],
+    warmup=CONFIG["warmup"],
+    draws=CONFIG["draws"],
+    seed=1,
+)
+problem, gn, laplace, nuts = study.problem, study.gauss_newton, study.laplace, study.nuts
 if not gn.converged:
     raise RuntimeError("Gauss-Newton did not converge")
-laplace = laplace_from_gauss_newton(gn)
-rho_map = float(
-    frozen_flux_ratio(problem, gn.values["core"], gn.values["toroidal"], gn.values["poloidal"])
-)
 print(
     f"Gauss-Newton: {gn.n_iterations} iterations, {gn.theta.size} parameters, "
-    f"rho at the MAP = {rho_map:.2e}  ({time.perf_counter() - start:.1f} s so far)"
+    f"rho at the MAP = {study.summary['map']['rho']:.2e}  "
+    f"({time.perf_counter() - start:.1f} s so far)"
 )
 
 # %%
@@ -144,19 +149,7 @@ print(
 # The output is an ArviZ ``InferenceData`` labelled with the problem's coordinates:
 # ``core`` over (``time_basis``, ``core_coeff`` = g_1_0, g_1_1, h_1_1, ...) and
 # ``toroidal``/``poloidal`` over (``flow_time_basis``, ``t_1_0, t_1_1, t_1_-1, ...``).
-nuts = run_nuts(
-    coestimation_model,
-    problem,
-    model_kwargs=DAMPINGS,
-    laplace=laplace,
-    num_warmup=CONFIG["warmup"],
-    num_samples=CONFIG["draws"],
-    num_chains=CONFIG["chains"],
-    progress_bar=False,
-    seed=1,
-    **problem.site_labels(),
-)
-idata = nuts.inference_data
+idata = study.to_inference_data()
 diagnostics = sampling_diagnostics(idata)
 extra = coestimation_diagnostics(idata, problem, max_draws=200)
 print(

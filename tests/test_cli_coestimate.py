@@ -199,3 +199,50 @@ def test_bad_options_give_one_line_error(argv, message, tmp_path, capsys):
     assert main(["coestimate", *argv, "--out", str(tmp_path)]) == 2
     assert message in _one_line_error(capsys)
     assert not (tmp_path / "summary.json").exists()
+
+
+# ------------------------------------------------------------------ fuzzing findings
+def test_too_large_problem_is_refused_at_once(tmp_path, capsys):
+    # --lmax-field 200 used to run 160 s before XLA asked for 117 GB
+    assert main(["coestimate", "--lmax-field", "200", "--out", str(tmp_path)]) == 2
+    err = _one_line_error(capsys)
+    assert "L_B = 200" in err and "GB" in err
+    assert "the largest degree that fits is" in err
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_single_epoch_file_asks_for_a_span(tmp_path, capsys):
+    path = _write_csv(tmp_path / "d.csv", HEADER, [ROW, [2005.0, 6771.2, 0.6, 1.0, 1, 1.0, 2.0]])
+    assert main(["coestimate", "--data", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = _one_line_error(capsys)
+    assert "single epoch, 2005.0" in err and "--span START END" in err
+    assert "END > START" not in err
+
+
+def test_help_does_not_import_jax():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    code = (
+        "import sys\n"
+        "from bayescore.cli import main\n"
+        "try:\n"
+        "    main(['coestimate', '--help'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0\n"
+        "print('JAX', 'jax' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=path, MPLBACKEND="Agg"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--lambda-ff" in result.stdout and "(10000)" in result.stdout  # default shown
+    assert "strong 1000, weak 0.0003, energy 0.005" in result.stdout
+    assert result.stdout.strip().endswith("JAX False")

@@ -236,6 +236,14 @@ def bfmi(energy) -> np.ndarray:
     return numerator / denominator
 
 
+def _finite_extreme(reduce, values) -> float:
+    """``reduce`` over the non-NaN ``values``; NaN, without numpy's "All-NaN slice"
+    warning, when there are none (e.g. the split r_hat of a single chain)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(reduce(values)) if values.size else float("nan")
+
+
 def sampling_diagnostics(idata, var_names=None, wall_time_s: float | None = None) -> dict:
     """Convergence diagnostics of posterior draws.
 
@@ -266,9 +274,9 @@ def sampling_diagnostics(idata, var_names=None, wall_time_s: float | None = None
     ess_tail = az.ess(posterior, method="tail")
     per_variable = {
         name: {
-            "r_hat_max": float(np.nanmax(r_hat[name].values)),
-            "ess_bulk_min": float(np.nanmin(ess_bulk[name].values)),
-            "ess_tail_min": float(np.nanmin(ess_tail[name].values)),
+            "r_hat_max": _finite_extreme(np.max, r_hat[name].values),
+            "ess_bulk_min": _finite_extreme(np.min, ess_bulk[name].values),
+            "ess_tail_min": _finite_extreme(np.min, ess_tail[name].values),
         }
         for name in names
     }

@@ -70,6 +70,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from bayescore.coestimation_settings import DEFAULT_DAMPINGS
 from bayescore.errors import ModelConfigError
 from bayescore.models.problem import CoestimationProblem
 
@@ -82,17 +83,6 @@ __all__ = [
     "site",
 ]
 
-#: Default dampings of :func:`coestimation_model`. Units (every term of the negative log
-#: posterior is dimensionless): lambda_frozen_flux 1/yr (W in (nT/yr)^-2, node weights in
-#: yr); lambda_space yr for the strong norm (1/yr^2 integrated over the span) and yr/km^2
-#: for the weak and energy norms; lambda_time yr^3/km^4. The values give flows of order
-#: 10 km/yr at degree 1 over a one-year span; tune them to a target (rms speed, rho,
-#: misfit) for real work.
-DEFAULT_DAMPINGS = {
-    "lambda_frozen_flux": 1.0e4,
-    "lambda_space": {"strong": 1.0e3, "weak": 3.0e-4, "energy": 5.0e-3},
-    "lambda_time": 1.0e-8,
-}
 
 
 def damping(name: str, value, hyperpriors):

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 
+from bayescore.coestimation_settings import LIKELIHOODS
 from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.flow.operator import field_matrix, frozen_flux_matrix, sv_from_flow
 from bayescore.flow.weights import SCHEMES, sv_degree_power, sv_weights, sv_weights_from_power
@@ -42,8 +43,6 @@ __all__ = [
     "frozen_flux_ratio",
 ]
 
-#: Data likelihoods understood by :func:`bayescore.models.build_problem`.
-LIKELIHOODS = ("gaussian", "laplace", "student-t")
 #: Sample sites of the field (in packing order) and of the flow.
 FIELD_SITES = ("bias", "core", "external", "static")
 FLOW_SITES = ("poloidal", "toroidal")
