@@ -120,9 +120,11 @@ def test_study_labelled_outputs(study):
     )
     assert pooled == study.summary["map"]["misfit"]
     n = table["misfit_n"].values
-    assert pooled["all"]["n"] == study.data.sizes["datum"] == n[
-        [str(g).startswith("all") for g in table["group"].values]
-    ].sum()
+    assert (
+        pooled["all"]["n"]
+        == study.data.sizes["datum"]
+        == n[[str(g).startswith("all") for g in table["group"].values]].sum()
+    )
 
 
 def test_study_summary_is_strict_json_and_save_writes_it_last(study, tmp_path):

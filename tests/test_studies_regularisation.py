@@ -264,9 +264,7 @@ def test_warm_start_changes_only_the_cost(experiment, space_sweep, started):
         start = init
         if cold:  # the paper's start at this damping
             _, start, _ = starting_model(experiment.problem, kwargs)
-        fit = gauss_newton_map(
-            coestimation_model, problem, model_kwargs=kwargs, init_values=start
-        )
+        fit = gauss_newton_map(coestimation_model, problem, model_kwargs=kwargs, init_values=start)
         core, tor, pol = fit.values["core"], fit.values["toroidal"], fit.values["poloidal"]
         sv = np.asarray(lowes_spectrum(problem.field_at(core, epoch, 1), CORE_RADIUS_KM))
         w = coefficient_weights(L, "strong")

@@ -43,6 +43,7 @@ from bayescore.coestimation_settings import DEFAULT_DAMPINGS, DEFAULT_SPAN, LIKE
 
 __all__ = ["DEFAULT_SPAN", "add_parser", "run"]
 
+
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the ``coestimate`` sub-command."""
     parser = sub.add_parser(

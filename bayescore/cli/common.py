@@ -25,7 +25,6 @@ __all__ = [
     "outputs_written",
     "positive_float",
     "positive_int",
-    "sampling_summary",
     "show_progress",
 ]
 
@@ -298,22 +297,6 @@ def show_progress(args: argparse.Namespace) -> bool:
     import sys
 
     return not args.quiet and sys.stderr.isatty()
-
-
-def sampling_summary(diagnostics: dict) -> dict:
-    """The JSON-friendly headline numbers of :func:`bayescore.infer.sampling_diagnostics`."""
-    import numpy as np
-
-    bfmi = np.atleast_1d(np.asarray(diagnostics.get("bfmi", np.nan), dtype=float))
-    return {
-        "r_hat_max": float(diagnostics["r_hat_max"]),
-        "ess_bulk_min": float(diagnostics["ess_bulk_min"]),
-        "ess_tail_min": float(diagnostics["ess_tail_min"]),
-        "ess_bulk_per_s": float(diagnostics["ess_bulk_per_s"]),
-        "divergences": int(diagnostics.get("divergences", 0)),
-        "bfmi": [float(v) for v in bfmi],
-        "n_draws": int(diagnostics["n_draws"]),
-    }
 
 
 def format_sampling(summary: dict) -> str:

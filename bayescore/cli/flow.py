@@ -40,7 +40,6 @@ from bayescore.cli.common import (
     format_sampling,
     load_model,
     outputs_written,
-    sampling_summary,
     show_progress,
 )
 
@@ -212,11 +211,12 @@ def sample_flow_posterior(
     result : bayescore.infer.NUTSResult
         With labelled ``inference_data`` (``toroidal_coeff = t_1_0, ...``).
     summary : dict
-        :func:`bayescore.cli.common.sampling_summary` of the draws plus
+        :func:`bayescore.infer.inference_data.sampling_summary` of the draws plus
         :func:`bayescore.models.flow_inversion.posterior_agreement` with the exact
         posterior, the NUTS wall time (s, compilation included) and the chain method.
     """
     from bayescore.infer import laplace_approximation, run_nuts, sampling_diagnostics
+    from bayescore.infer.inference_data import sampling_summary
     from bayescore.models.flow_inversion import (
         flow_inversion_model,
         flow_inversion_problem,

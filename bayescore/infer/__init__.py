@@ -54,6 +54,7 @@ from bayescore.infer.inference_data import (
     bfmi,
     labelled_dataset,
     sampling_diagnostics,
+    sampling_summary,
     save_inference_data,
     to_inference_data,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "map_lbfgs",
     "run_nuts",
     "sampling_diagnostics",
+    "sampling_summary",
     "save_inference_data",
     "to_inference_data",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "bfmi",
     "labelled_dataset",
     "sampling_diagnostics",
+    "sampling_summary",
     "save_inference_data",
     "to_inference_data",
 ]
@@ -298,6 +299,33 @@ def sampling_diagnostics(idata, var_names=None, wall_time_s: float | None = None
     if stats is not None and "energy" in stats:
         out["bfmi"] = bfmi(stats["energy"].values)
     return out
+
+
+def sampling_summary(diagnostics: dict) -> dict:
+    """The headline numbers of :func:`sampling_diagnostics`, as plain Python numbers.
+
+    Parameters
+    ----------
+    diagnostics : dict
+        The output of :func:`sampling_diagnostics`.
+
+    Returns
+    -------
+    dict
+        ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min`` (draws), ``ess_bulk_per_s``
+        (draws/s), ``divergences``, ``bfmi`` (one per chain) and ``n_draws``; NaN where a
+        diagnostic is undefined (r_hat of one chain), which strict JSON writes as null.
+    """
+    bfmi = np.atleast_1d(np.asarray(diagnostics.get("bfmi", np.nan), dtype=float))
+    return {
+        "r_hat_max": float(diagnostics["r_hat_max"]),
+        "ess_bulk_min": float(diagnostics["ess_bulk_min"]),
+        "ess_tail_min": float(diagnostics["ess_tail_min"]),
+        "ess_bulk_per_s": float(diagnostics["ess_bulk_per_s"]),
+        "divergences": int(diagnostics.get("divergences", 0)),
+        "bfmi": [float(v) for v in bfmi],
+        "n_draws": int(diagnostics["n_draws"]),
+    }
 
 
 def save_inference_data(idata, path) -> os.PathLike:

@@ -84,7 +84,6 @@ __all__ = [
 ]
 
 
-
 def damping(name: str, value, hyperpriors):
     """A damping: the fixed ``value`` or a log-uniform hyperprior sample site ``name``.
 

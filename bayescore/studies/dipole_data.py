@@ -129,9 +129,9 @@ def load_dipole_series(
         A named reference series (read with :func:`bayescore.datasets.fetch`, so
         ``$BAYESCORE_DATA`` is honoured), ``"synthetic"`` (the simulated reversing
         series of :func:`bayescore.synthetic.axial_dipole.simulate_axial_dipole_moment`
-        with seed 0: 2000 kyr at 1 kyr, needs no data file), a CSV file with the columns ``time_Ma`` and
-        ``axial_dipole_moment_1e22Am2`` (``sigma_1e22Am2`` optional), evenly spaced and
-        oldest first, or a 1-D array of moments in 1e22 A m^2, oldest first (an
+        with seed 0: 2000 kyr at 1 kyr, needs no data file), a CSV file with the columns
+        ``time_Ma`` and ``axial_dipole_moment_1e22Am2`` (``sigma_1e22Am2`` optional),
+        evenly spaced and oldest first, or a 1-D array of moments in 1e22 A m^2, oldest first (an
         :class:`xarray.DataArray` with a ``time`` coordinate in Ma is taken as is).
     quantity : {"signed", "magnitude"}
         The signed moment (polarity kept) or its absolute value.

@@ -390,8 +390,8 @@ def run_coestimation_study(
 
 def _nuts_summary(nuts, problem, chains: int, warmup: int, draws: int) -> dict:
     """Headline diagnostics of the NUTS run (ArviZ, rho, misfit at the posterior mean)."""
-    from bayescore.cli.common import sampling_summary
     from bayescore.infer import sampling_diagnostics
+    from bayescore.infer.inference_data import sampling_summary
     from bayescore.models import coestimation_diagnostics
 
     diagnostics = sampling_summary(sampling_diagnostics(nuts.inference_data))
