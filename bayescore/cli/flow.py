@@ -276,28 +276,15 @@ def _format_nuts(nuts: dict) -> str:
     )
 
 
-def _available_memory_bytes() -> int:
-    """Memory the inversion may use: MemAvailable of /proc/meminfo, else physical memory."""
-    import os
-
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def _check_size(lmax_field: int, lmax_flow: int) -> None:
     """Refuse a flow degree whose inversion would not fit in memory (before computing)."""
     from bayescore.errors import ProblemTooLargeError
     from bayescore.flow.inversion import inversion_memory_bytes, largest_lmax_flow
+    from bayescore.memory import available_memory_bytes
 
     need = inversion_memory_bytes(lmax_field, lmax_flow)
-    have = _available_memory_bytes()
-    if need > have:
+    have = available_memory_bytes()
+    if have is not None and need > have:
         raise ProblemTooLargeError(
             f"--lmax-flow {lmax_flow} needs about {need / 1e9:.3g} GB of memory for the "
             f"inversion (L_B = {lmax_field}, L_SV = {lmax_field + lmax_flow}) but "

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from bayescore.coestimation_settings import DEFAULT_SPAN
 from bayescore.studies.coestimation.checks import (
-    available_memory_bytes,
     check_problem_memory,
     default_lmax_sv,
     problem_memory_bytes,
@@ -53,7 +52,6 @@ __all__ = [
     "METHODS",
     "NORM_NAMES",
     "CoestimationStudyResult",
-    "available_memory_bytes",
     "check_problem_memory",
     "default_lmax_sv",
     "labelled_estimate",

@@ -4,15 +4,13 @@ the memory the problem needs.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from bayescore.coestimation_settings import DEFAULT_SPAN
 from bayescore.errors import EpochOutOfRangeError, ProblemTooLargeError
+from bayescore.memory import available_memory_bytes
 
 __all__ = [
-    "available_memory_bytes",
     "check_problem_memory",
     "default_lmax_sv",
     "problem_memory_bytes",
@@ -136,30 +134,6 @@ def problem_memory_bytes(
         + 3 * chunk_size * n_time * n_b
     )
     return 8 * int(n_values)
-
-
-def available_memory_bytes() -> int | None:
-    """Memory available to the computation (bytes): the accelerator's limit when JAX
-    reports one, else the host's available memory; None when unknown."""
-    import jax
-
-    try:
-        stats = jax.devices()[0].memory_stats() or {}
-    except Exception:  # noqa: BLE001  (backends without memory statistics)
-        stats = {}
-    if stats.get("bytes_limit"):
-        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def check_problem_memory(
