@@ -188,3 +188,21 @@ def test_temporal_damping_for_a_timescale():
     # lambda_3 = lambda N_1 tau^2 / (W_1 step), quadratic in tau and linear in lambda
     one = temporal_damping_for_timescale(1.0, 1.0, 1.0, 4)
     assert temporal_damping_for_timescale(3.0, 5.0, 0.5, 4) == pytest.approx(one * 3 * 25 / 0.5)
+
+
+def test_a_failing_variant_is_skipped_and_recorded_when_asked(field):
+    model = SteadyFieldAdvected(field)
+    good = LODVariant("good", "uniform", target_rms=None, damping=1e-2)
+    unreachable = LODVariant("too fast", "uniform", target_rms=1e4)
+    with pytest.raises(ValueError, match="target rms"):
+        run_lod_study(model, daily_lod(), step=2.0, lmax_flow=L_FLOW, variants=(unreachable,))
+    result = run_lod_study(
+        model,
+        daily_lod(),
+        step=2.0,
+        lmax_flow=L_FLOW,
+        variants=(unreachable, good),
+        skip_failed=True,
+    )
+    assert result.names == ["good"]
+    assert "target rms" in result.config["failed"]["too fast"]
