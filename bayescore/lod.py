@@ -37,6 +37,7 @@ K_5 = K_7 = 0.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -48,21 +49,29 @@ from bayescore.errors import (
     CoefficientShapeError,
     EpochOutOfRangeError,
     MalformedFileError,
+    NonFiniteError,
     SeriesLengthError,
+    UnevenSamplingError,
 )
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
 
 __all__ = [
     "C04_KEY",
+    "DEFAULT_CUTOFF_PERIOD_YR",
     "EARTH_ROTATION_RATE",
     "NOMINAL_LOD_MS",
     "PREM_CORE_RADIUS_KM",
     "PREM_DENSITY_LAYERS",
     "annual_mean_lod",
+    "decadal_lod",
+    "gaussian_lowpass",
+    "gaussian_lowpass_gain",
+    "gaussian_sigma_yr",
     "load_lod_c04",
     "lod_change_from_zonal_flow",
     "lod_factor_ms",
     "polar_moment_of_inertia",
+    "remove_linear_trend",
     "zonal_lod_weights",
 ]
 
@@ -419,3 +428,250 @@ def lod_change_from_zonal_flow(t, *, factor_ms: float | None = None, weights=Non
     degree, order, _ = degree_order_arrays(lmax)
     zonal = np.flatnonzero(order == 0)
     return factor_ms * (t[..., zonal] @ weights[degree[zonal] - 1])
+
+
+# ----------------------------------------------------------------------------- decadal signal
+#: Default cut-off period of the decadal low-pass, years (gain 1/2 there).
+DEFAULT_CUTOFF_PERIOD_YR = 6.0
+
+#: The Gaussian kernel is truncated at this many standard deviations (weight
+#: ``exp(-8) = 3.4e-4`` of the centre's there; the gain changes by less than 1e-3).
+_KERNEL_HALF_WIDTH_SIGMAS = 4.0
+
+
+def gaussian_sigma_yr(cutoff_period_yr: float) -> float:
+    """Standard deviation (yr) of the Gaussian kernel whose gain is 1/2 at the cut-off period.
+
+    A Gaussian kernel of standard deviation sigma has the gain
+    ``H(f) = exp(-2 pi^2 sigma^2 f^2)``; ``H(1/P_c) = 1/2`` gives
+    ``sigma = sqrt(ln 2 / 2) P_c / pi = 0.187 P_c`` (1.12 yr for P_c = 6 yr).
+
+    Parameters
+    ----------
+    cutoff_period_yr : float
+        Period P_c (yr) at which the gain is 1/2; positive.
+
+    Returns
+    -------
+    float
+        sigma, yr.
+    """
+    cutoff = float(cutoff_period_yr)
+    if not (np.isfinite(cutoff) and cutoff > 0):
+        raise ValueError(f"cutoff_period_yr must be positive and finite, got {cutoff_period_yr!r}")
+    return math.sqrt(math.log(2.0) / 2.0) * cutoff / math.pi
+
+
+def gaussian_lowpass_gain(period_yr, cutoff_period_yr: float = DEFAULT_CUTOFF_PERIOD_YR):
+    """Gain of :func:`gaussian_lowpass` for a sinusoid of the given period (away from the ends).
+
+    Parameters
+    ----------
+    period_yr : float or array_like
+        Periods, yr.
+    cutoff_period_yr : float, default 6.0
+        Cut-off period P_c, yr.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(-ln 2 (P_c / P)^2)``: 1/2 at P = P_c, 0.94 at 4 P_c, 0.06 at P_c / 2.
+    """
+    period = np.asarray(period_yr, dtype=float)
+    return np.exp(-math.log(2.0) * (float(cutoff_period_yr) / period) ** 2)
+
+
+def _even_step(times: np.ndarray) -> float:
+    if times.ndim != 1 or times.size < 2:
+        raise SeriesLengthError(f"need at least two sample times, got shape {times.shape}")
+    steps = np.diff(times)
+    step = float(np.mean(steps))
+    if not step > 0 or np.max(np.abs(steps - step)) > 1e-6 * step:
+        raise UnevenSamplingError(
+            "the low-pass filter needs evenly spaced, increasing sample times "
+            f"(steps from {steps.min():g} to {steps.max():g} yr)"
+        )
+    return step
+
+
+def gaussian_lowpass(times, values, cutoff_period_yr: float = DEFAULT_CUTOFF_PERIOD_YR):
+    """Low-pass an evenly sampled series with a Gaussian kernel (decadal LOD).
+
+    The kernel has the standard deviation :func:`gaussian_sigma_yr` (gain 1/2 at
+    ``cutoff_period_yr``, :func:`gaussian_lowpass_gain` at other periods) and is truncated
+    at 4 sigma. Beyond the ends the series is continued by odd reflection about the end
+    values (``x[-k] = 2 x[0] - x[k]``, as ``scipy.signal.filtfilt(padtype="odd")``), so
+    that a straight line passes unchanged up to the ends; within 4 sigma of either end
+    the gain for other signals differs from :func:`gaussian_lowpass_gain`.
+
+    Parameters
+    ----------
+    times : array_like, shape (n,)
+        Evenly spaced, increasing sample times, yr.
+    values : array_like, shape (..., n)
+        The series (any unit); leading dimensions are filtered independently.
+    cutoff_period_yr : float, default 6.0
+        Period (yr) at which the gain is 1/2.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n)
+        The filtered series, in the unit of ``values``.
+
+    Raises
+    ------
+    UnevenSamplingError
+        If the sample times are not evenly spaced and increasing.
+    SeriesLengthError
+        If there are fewer than ``4 sigma / step + 1`` samples (the kernel's half-width).
+    NonFiniteError
+        If a value or time is NaN or infinite.
+    """
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if not (np.all(np.isfinite(times)) and np.all(np.isfinite(values))):
+        raise NonFiniteError("gaussian_lowpass needs finite times and values")
+    step = _even_step(times)
+    if values.shape[-1] != times.size:
+        raise SeriesLengthError(
+            f"values have {values.shape[-1]} samples along the last axis, times {times.size}"
+        )
+    sigma = gaussian_sigma_yr(cutoff_period_yr) / step  # in samples
+    half = int(math.ceil(_KERNEL_HALF_WIDTH_SIGMAS * sigma))
+    n = times.size
+    if half > n - 1:
+        raise SeriesLengthError(
+            f"the low-pass kernel reaches {half} samples to either side, the series has only "
+            f"{n} samples (at least {half + 1} are needed; shorten cutoff_period_yr)"
+        )
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    first, last = values[..., :1], values[..., -1:]
+    padded = np.concatenate(
+        [
+            2.0 * first - values[..., half:0:-1],
+            values,
+            2.0 * last - values[..., -2 : -half - 2 : -1],
+        ],
+        axis=-1,
+    )
+    return sum(weight * padded[..., k : k + n] for k, weight in enumerate(kernel))
+
+
+def remove_linear_trend(times, values):
+    """Subtract the least-squares straight line from a series.
+
+    Parameters
+    ----------
+    times : array_like, shape (n,)
+        Sample times, yr.
+    values : array_like, shape (..., n)
+        The series; leading dimensions are detrended independently.
+
+    Returns
+    -------
+    residual : numpy.ndarray, shape (..., n)
+        ``values - (intercept + slope (times - mean(times)))``.
+    slope : numpy.ndarray, shape (...)
+        Fitted slope, unit of ``values`` per yr (ms/yr for LOD; ms/cy is 100 times it).
+    intercept : numpy.ndarray, shape (...)
+        Fitted value at ``mean(times)``.
+
+    Raises
+    ------
+    SeriesLengthError
+        If there are fewer than three samples (a line through two leaves nothing).
+    """
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if times.ndim != 1 or times.size < 3 or values.shape[-1] != times.size:
+        raise SeriesLengthError(
+            f"remove_linear_trend needs at least 3 samples with matching times, got times "
+            f"{times.shape} and values {values.shape}"
+        )
+    centred = times - times.mean()
+    slope = (values @ centred) / (centred @ centred)
+    intercept = values.mean(axis=-1)
+    residual = values - intercept[..., None] - slope[..., None] * centred
+    return residual, slope, intercept
+
+
+def decadal_lod(
+    lod: xr.Dataset,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    cutoff_period_yr: float = DEFAULT_CUTOFF_PERIOD_YR,
+    min_days: int = 300,
+) -> xr.Dataset:
+    """Decadal LOD: calendar-year means, low-passed, and the same detrended.
+
+    Steps (documented in ``docs/studies/lod.md``): (1) calendar-year means of the daily
+    series (:func:`annual_mean_lod`; removes the annual and semi-annual signal and the
+    short-period zonal tides), stamped at mid-year ``year + 0.5``; years with fewer than
+    ``min_days`` days are dropped (the running year); (2) the Gaussian low-pass
+    :func:`gaussian_lowpass` (gain 1/2 at ``cutoff_period_yr``; removes most of the
+    interannual atmospheric signal, ENSO included; the 18.6-yr zonal tide, about 0.15 ms
+    in amplitude, is *not* removed); (3) the least-squares straight line over the kept
+    years is subtracted (:func:`remove_linear_trend`): the secular increase by tidal
+    braking (about +2.3 ms/cy) less glacial isostatic adjustment (about -0.6 ms/cy) is not
+    a core signal.
+
+    Parameters
+    ----------
+    lod : xarray.Dataset
+        Daily series as from :func:`load_lod_c04` (``lod`` in ms along ``time``).
+    start, end : int, optional
+        First and last calendar year kept (default: every complete year).
+    cutoff_period_yr : float, default 6.0
+        Cut-off period of the low-pass, yr.
+    min_days : int, default 300
+        Fewest days for a year's mean to be kept.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``time`` (mid-year, decimal years) with ``annual`` (annual means, ms),
+        ``filtered`` (low-passed, ms), ``detrended`` (low-passed less its line, ms); the
+        line's ``trend_ms_per_cy`` and the ``cutoff_period_yr`` as attributes.
+
+    Raises
+    ------
+    EpochOutOfRangeError
+        If ``start`` or ``end`` lies outside the complete years of the series.
+    SeriesLengthError
+        If fewer than three years remain.
+    """
+    annual = annual_mean_lod(lod)
+    annual = annual.isel(year=np.flatnonzero(annual["n_days"].values >= int(min_days)))
+    years = annual["year"].values
+    if years.size == 0:
+        raise SeriesLengthError(f"no calendar year with at least {min_days} daily values")
+    lo = int(years[0]) if start is None else int(start)
+    hi = int(years[-1]) if end is None else int(end)
+    if not (years[0] <= lo <= hi <= years[-1]):
+        raise EpochOutOfRangeError(
+            f"years {lo}-{hi} are not inside the complete years {years[0]}-{years[-1]} of "
+            "the LOD series (or start > end)"
+        )
+    keep = (years >= lo) & (years <= hi)
+    years = years[keep]
+    if np.any(np.diff(years) != 1):
+        raise UnevenSamplingError("the LOD series has a missing calendar year inside the span")
+    values = annual["lod"].values[keep]
+    times = years + 0.5
+    filtered = gaussian_lowpass(times, values, cutoff_period_yr)
+    detrended, slope, _ = remove_linear_trend(times, filtered)
+    unit = {"units": "ms"}
+    return xr.Dataset(
+        {
+            "annual": ("time", values, {**unit, "long_name": "calendar-year mean excess LOD"}),
+            "filtered": ("time", filtered, {**unit, "long_name": "low-passed excess LOD"}),
+            "detrended": ("time", detrended, {**unit, "long_name": "low-passed, detrended"}),
+        },
+        coords={"time": ("time", times, {"units": "decimal year", "long_name": "mid-year"})},
+        attrs={
+            "trend_ms_per_cy": float(slope) * 100.0,
+            "cutoff_period_yr": float(cutoff_period_yr),
+        },
+    )

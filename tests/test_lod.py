@@ -17,11 +17,13 @@ from scipy.integrate import quad
 from scipy.special import eval_legendre
 
 from bayescore.constants import CORE_RADIUS_KM
+from bayescore.epochs import decimal_year_from_mjd
 from bayescore.errors import (
     CoefficientShapeError,
     EpochOutOfRangeError,
     MalformedFileError,
     SeriesLengthError,
+    UnevenSamplingError,
 )
 from bayescore.flow.diagnostics import LOD_FACTOR_MS, LOD_ZONAL_COEFFICIENTS
 from bayescore.lod import (
@@ -29,10 +31,15 @@ from bayescore.lod import (
     EARTH_ROTATION_RATE,
     PREM_CORE_RADIUS_KM,
     annual_mean_lod,
+    decadal_lod,
+    gaussian_lowpass,
+    gaussian_lowpass_gain,
+    gaussian_sigma_yr,
     load_lod_c04,
     lod_change_from_zonal_flow,
     lod_factor_ms,
     polar_moment_of_inertia,
+    remove_linear_trend,
     zonal_lod_weights,
 )
 
@@ -228,3 +235,123 @@ def test_lod_change_rejects_bad_shapes():
         lod_change_from_zonal_flow(np.zeros(5))
     with pytest.raises(CoefficientShapeError, match="weights"):
         lod_change_from_zonal_flow(np.zeros(8), weights=[1.0])
+
+
+# ----------------------------------------------------------------------------- decadal signal
+# Truth for the low-pass: the continuous Gaussian kernel's gain exp(-2 pi^2 sigma^2 f^2).
+# The filter is that kernel sampled every year and truncated at 4 sigma; the truncated
+# tail holds erfc(4 / sqrt 2) = 6e-5 of the weight, and the sampled kernel's aliases add
+# at most exp(-2 pi^2 sigma^2 (1 - f)^2) = 2e-5 at f = 1/3 cycle/yr (sigma = 1.12 yr), so
+# the gain of the discrete filter is the continuous one to 1e-3 away from the ends.
+GAIN_TOLERANCE = 1e-3
+
+
+def _interior(times, cutoff):
+    margin = 5.0 * gaussian_sigma_yr(cutoff)
+    return (times > times[0] + margin) & (times < times[-1] - margin)
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [(6.0, 0.5), (24.0, 2.0 ** (-1.0 / 16.0)), (60.0, 2.0 ** (-0.01)), (3.0, 2.0**-4)],
+)
+def test_lowpass_gain_of_a_sinusoid(period, expected):
+    times = np.arange(1800.0, 2100.0) + 0.5
+    signal = np.sin(2 * np.pi * times / period + 0.3)
+    filtered = gaussian_lowpass(times, signal, 6.0)
+    inside = _interior(times, 6.0)
+    assert gaussian_lowpass_gain(period, 6.0) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(filtered[inside], expected * signal[inside], atol=GAIN_TOLERANCE)
+
+
+def test_lowpass_passes_decades_and_removes_interannual_signal():
+    times = np.arange(1900.0, 2020.0) + 0.5
+    decadal = 2.0 * np.sin(2 * np.pi * times / 60.0)
+    interannual = 0.5 * np.sin(2 * np.pi * times / 3.0) + 0.3 * np.cos(2 * np.pi * times / 2.5)
+    filtered = gaussian_lowpass(times, decadal + interannual, 6.0)
+    inside = _interior(times, 6.0)
+    # a linear filter: each term keeps its own gain (0.993 at 60 yr; 0.063 and 0.018 at
+    # 3 and 2.5 yr)
+    assert gaussian_lowpass_gain(60.0) > 0.99
+    assert gaussian_lowpass_gain(3.0) < 0.07 and gaussian_lowpass_gain(2.5) < 0.02
+    expected = (
+        gaussian_lowpass_gain(60.0) * decadal
+        + 0.5 * gaussian_lowpass_gain(3.0) * np.sin(2 * np.pi * times / 3.0)
+        + 0.3 * gaussian_lowpass_gain(2.5) * np.cos(2 * np.pi * times / 2.5)
+    )
+    np.testing.assert_allclose(filtered[inside], expected[inside], atol=GAIN_TOLERANCE)
+
+
+def test_lowpass_keeps_a_line_to_the_ends_and_filters_rows():
+    # odd reflection at the ends and a symmetric kernel summing to one keep any line
+    times = np.arange(0.0, 30.0, 0.5)
+    values = np.vstack([np.full(times.size, 3.0), 0.017 * times - 1.0])
+    np.testing.assert_allclose(gaussian_lowpass(times, values, 6.0), values, atol=1e-13)
+    with pytest.raises(SeriesLengthError, match="kernel"):
+        gaussian_lowpass(times[:8], values[:, :8], 6.0)
+
+
+def test_lowpass_rejects_uneven_sampling_and_bad_cutoff():
+    with pytest.raises(UnevenSamplingError):
+        gaussian_lowpass([0.0, 1.0, 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(SeriesLengthError):
+        gaussian_lowpass([0.0], [1.0])
+    with pytest.raises(ValueError, match="cutoff"):
+        gaussian_lowpass([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], cutoff_period_yr=0.0)
+
+
+def test_remove_linear_trend_removes_an_exact_line():
+    times = np.linspace(1962.5, 2019.5, 58)
+    line = 0.017 * (times - 2000.0) + 1.3
+    residual, slope, intercept = remove_linear_trend(times, line)
+    np.testing.assert_allclose(residual, 0.0, atol=1e-12)
+    assert slope == pytest.approx(0.017, rel=1e-12)
+    assert intercept == pytest.approx(0.017 * (times.mean() - 2000.0) + 1.3, rel=1e-12)
+    # and the least-squares line of a noisy series is numpy's polyfit
+    noisy = line + np.random.default_rng(1).normal(0.0, 0.3, times.size)
+    _, slope, _ = remove_linear_trend(times, noisy)
+    assert slope == pytest.approx(np.polyfit(times, noisy, 1)[0], rel=1e-10)
+    with pytest.raises(SeriesLengthError):
+        remove_linear_trend([0.0, 1.0], [0.0, 1.0])
+
+
+def _daily_lod(first_mjd, last_mjd, function):
+    mjd = np.arange(first_mjd, last_mjd + 1, dtype=float)
+    time = decimal_year_from_mjd(mjd)
+    import xarray as xr
+
+    return xr.Dataset(
+        {"lod": ("time", function(time))}, coords={"time": time, "mjd": ("time", mjd)}
+    )
+
+
+def test_decadal_lod_removes_the_annual_cycle_and_the_trend():
+    # 1962-01-01 is MJD 37665, 2019-12-31 is MJD 58848: daily values at 0h, equally
+    # spaced in calendar-exact decimal years within each year, so a whole annual cycle
+    # averages to zero (to rounding) and the annual means keep the line (2 ms/cy) at the
+    # mean time of the year's days, half a day before mid-year
+    lod = _daily_lod(37665, 58848, lambda t: 0.02 * (t - 1990.0) + 0.4 * np.sin(2 * np.pi * t))
+    decadal = decadal_lod(lod)
+    assert decadal["time"].values[[0, -1]].tolist() == [1962.5, 2019.5]
+    years = np.floor(lod["time"].values)
+    mean_times = [lod["time"].values[years == y].mean() for y in range(1962, 2020)]
+    np.testing.assert_allclose(decadal["annual"], 0.02 * (np.array(mean_times) - 1990.0), atol=1e-9)
+    # the half-day offset differs between 365- and 366-day years by 0.02 * 4e-6 ms
+    np.testing.assert_allclose(decadal["detrended"], 0.0, atol=1e-6)
+    assert decadal.attrs["trend_ms_per_cy"] == pytest.approx(2.0, rel=1e-6)
+    with pytest.raises(EpochOutOfRangeError):
+        decadal_lod(lod, start=1950)
+    short = _daily_lod(37665, 37665 + 200, lambda t: t * 0.0)
+    with pytest.raises(SeriesLengthError):
+        decadal_lod(short)
+
+
+def test_decadal_lod_of_the_c04_series(c04):
+    _, series, _ = c04
+    decadal = decadal_lod(series, start=1962, end=2019)
+    # the decadal maximum of the excess LOD in the early 1970s (Jault et al. 1988; Holme &
+    # de Viron 2013), after which it fell by about 3 ms to the 2000s: over 1962-2019 that
+    # decline outweighs the secular +1.8 ms/cy, and the fitted line falls
+    peak = float(decadal["time"][int(np.argmax(decadal["filtered"].values))])
+    assert 1969.5 <= peak <= 1975.5
+    assert decadal.attrs["trend_ms_per_cy"] < 0.0
