@@ -62,7 +62,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from bayescore.atomic import atomic_path, save_figure, write_json
 from bayescore.errors import EpochOutOfRangeError, SeriesLengthError
 from bayescore.lod import (
     DEFAULT_CUTOFF_PERIOD_YR,
@@ -74,6 +73,7 @@ from bayescore.lod import (
     zonal_lod_weights,
 )
 from bayescore.sh.indexing import degree_order_arrays
+from bayescore.studies.outputs import save_study
 
 __all__ = [
     "DEFAULT_VARIANTS",
@@ -459,8 +459,8 @@ class LODStudyResult:
             "timings_s": self.timings,
         }
 
-    def save(self, directory, figures: bool = True) -> Path:
-        """Write ``summary.json``, ``lod.nc`` (and ``lod.png``) atomically.
+    def save(self, directory, figures: bool = True) -> dict[str, Path]:
+        """Write ``lod.nc``, ``summary.json`` (and ``lod.png``) atomically.
 
         Parameters
         ----------
@@ -471,21 +471,18 @@ class LODStudyResult:
 
         Returns
         -------
-        pathlib.Path
-            The directory.
+        dict of str to pathlib.Path
+            The written files (:func:`bayescore.studies.outputs.save_study`).
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_json(directory / "summary.json", self.to_dict())
-        with atomic_path(directory / "lod.nc") as tmp:
-            self.to_xarray().to_netcdf(tmp)
-        if figures:
-            import matplotlib.pyplot as plt
-
-            fig = plot_lod_comparison(self)
-            save_figure(fig, directory / "lod.png")
-            plt.close(fig)
-        return directory
+        return save_study(
+            directory,
+            summary=self.to_dict(),
+            summary_name="summary.json",
+            data=self.to_xarray(),
+            data_name="lod.nc",
+            figure=(lambda: plot_lod_comparison(self)) if figures else None,
+            figure_name="lod.png",
+        )
 
 
 def run_lod_study(
