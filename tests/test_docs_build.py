@@ -104,7 +104,6 @@ def test_api_page_objects_import(page: str, name: str):
 @pytest.mark.parametrize(("page", "name"), _autodoc_names())
 def test_api_page_objects_found_by_griffe(page: str, name: str):
     """mkdocstrings collects objects with griffe, which needs regular packages (__init__.py)."""
-    pytest.importorskip("griffe")
     obj = _griffe_package(name.split(".")[0])
     for part in name.split(".")[1:]:
         assert part in obj.members, f"{page}: griffe cannot find {part!r} of {name}"
@@ -113,8 +112,7 @@ def test_api_page_objects_found_by_griffe(page: str, name: str):
 
 @functools.cache
 def _griffe_package(name: str):
-    import griffe
-
+    griffe = pytest.importorskip("griffe")  # installed by the docs extra (mkdocstrings)
     return griffe.load(name, search_paths=[str(REPO_ROOT)])
 
 
