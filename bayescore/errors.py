@@ -17,6 +17,12 @@ class NonFiniteError(BayescoreError, ValueError):
     """An input array contains NaN or infinite values."""
 
 
+class InvalidSettingError(BayescoreError, ValueError):
+    """An argument or option outside its allowed values (an unknown name, a non-positive
+    size, inconsistent options). The model and forecaster settings have their own
+    subclasses, :class:`ModelConfigError` and :class:`ForecastConfigError`."""
+
+
 class EpochOutOfRangeError(BayescoreError, ValueError):
     """An epoch lies outside the time span on which a model is defined."""
 
@@ -41,7 +47,7 @@ class UnevenSamplingError(BayescoreError, ValueError):
     """An estimator that needs even sampling was given unevenly spaced sample times."""
 
 
-class ForecastConfigError(BayescoreError, ValueError):
+class ForecastConfigError(InvalidSettingError):
     """A forecaster or window setting is out of range (non-positive size, bad fraction)."""
 
 
@@ -82,7 +88,7 @@ class InputFileError(BayescoreError, ValueError):
     """An input file is a folder, cannot be read, is not text, or holds no data rows."""
 
 
-class ModelConfigError(BayescoreError, ValueError):
+class ModelConfigError(InvalidSettingError):
     """A model or inference setting is invalid or inconsistent (unknown likelihood or norm,
     a damping out of range, sites or layouts that do not match, a model the driver cannot
     handle)."""

@@ -48,6 +48,7 @@ from bayescore.epochs import MJD_UNIX_OFFSET_DAYS, decimal_year_from_mjd
 from bayescore.errors import (
     CoefficientShapeError,
     EpochOutOfRangeError,
+    InvalidSettingError,
     MalformedFileError,
     NonFiniteError,
     SeriesLengthError,
@@ -294,7 +295,7 @@ def _layer_nodes(layers, r_min: float, r_max: float):
         widths.append(0.5 * (b - a) * weights)
         density.append(1000.0 * (a0 + x * (a1 + x * (a2 + x * a3))))
     if not radii:
-        raise ValueError(f"no density layer inside {r_min}-{r_max} km")
+        raise InvalidSettingError(f"no density layer inside {r_min}-{r_max} km")
     return np.concatenate(radii), np.concatenate(widths), np.concatenate(density)
 
 
@@ -458,7 +459,9 @@ def gaussian_sigma_yr(cutoff_period_yr: float) -> float:
     """
     cutoff = float(cutoff_period_yr)
     if not (np.isfinite(cutoff) and cutoff > 0):
-        raise ValueError(f"cutoff_period_yr must be positive and finite, got {cutoff_period_yr!r}")
+        raise InvalidSettingError(
+            f"cutoff_period_yr must be positive and finite, got {cutoff_period_yr!r}"
+        )
     return math.sqrt(math.log(2.0) / 2.0) * cutoff / math.pi
 
 

@@ -42,6 +42,7 @@ from bayescore.errors import (
     DataNotFoundError,
     EmptySiteError,
     EpochOutOfRangeError,
+    InvalidSettingError,
     MalformedFileError,
     MissingVariableError,
 )
@@ -379,7 +380,9 @@ def read_observatory_cdf(path, *, empty_sites: str = "keep") -> xr.Dataset:
         If ``empty_sites`` is not one of the three choices.
     """
     if empty_sites not in ("keep", "drop", "raise"):
-        raise ValueError(f"empty_sites must be 'keep', 'drop' or 'raise', got {empty_sites!r}")
+        raise InvalidSettingError(
+            f"empty_sites must be 'keep', 'drop' or 'raise', got {empty_sites!r}"
+        )
     path = Path(path)
     cdf = _open_cdf(path)
     variables = _read_variables(cdf, path)
@@ -423,7 +426,7 @@ def load_virtual_observatories(
     """
     key = GVO_FILES.get((mission, cadence))
     if key is None:
-        raise ValueError(
+        raise InvalidSettingError(
             f"no GVO file for mission={mission!r}, cadence={cadence!r}; known: {sorted(GVO_FILES)}"
         )
     from bayescore.datasets import fetch
@@ -468,7 +471,7 @@ def load_ground_observatories(
     """
     key = GO_FILES.get(cadence)
     if key is None:
-        raise ValueError(f"no GO file for cadence={cadence!r}; known: {sorted(GO_FILES)}")
+        raise InvalidSettingError(f"no GO file for cadence={cadence!r}; known: {sorted(GO_FILES)}")
     from bayescore.datasets import fetch
 
     return read_observatory_cdf(fetch(key, path), empty_sites=empty_sites)

@@ -7,7 +7,7 @@ import codecs
 import os
 from pathlib import Path
 
-from bayescore.errors import InputFileError, OutputFolderError
+from bayescore.errors import InputFileError, InvalidSettingError, OutputFolderError
 
 __all__ = [
     "DEFAULT_EPOCHS",
@@ -83,7 +83,7 @@ def load_model(name: str):
             f"--model {name!r} is neither 'igrf', 'gufm1' nor an existing .shc file"
         )
     if path.suffix.lower() != ".shc" and not path.is_dir():
-        raise ValueError(f"--model {name!r}: only .shc files are supported as model files")
+        raise InvalidSettingError(f"--model {name!r}: only .shc files are supported as model files")
     check_input_file(path, "--model")
     return fields.load_shc(path)
 

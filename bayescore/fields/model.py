@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError
+from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, InvalidSettingError
 from bayescore.fields.spectrum import lowes_spectrum
 from bayescore.fields.synthesis import check_finite, concrete_array, synth
 from bayescore.sh.indexing import coefficient_labels, degree_order_arrays, lmax_from_size
@@ -100,14 +100,14 @@ class FieldModel:
         coeffs_np = np.asarray(spline_coeffs, dtype=float)
         order = int(order)
         if order < 1:
-            raise ValueError(f"spline order must be >= 1, got {order}")
+            raise InvalidSettingError(f"spline order must be >= 1, got {order}")
         if knots_np.ndim != 1 or np.any(np.diff(knots_np) < 0):
-            raise ValueError("knots must be a non-decreasing 1-D array of decimal years")
+            raise InvalidSettingError("knots must be a non-decreasing 1-D array of decimal years")
         check_finite(knots_np, "knots")
         check_finite(coeffs_np, "spline_coeffs")
         n_basis = n_bspline_functions(knots_np, order)
         if n_basis < 1:
-            raise ValueError(f"{knots_np.size} knots define no B-spline of order {order}")
+            raise InvalidSettingError(f"{knots_np.size} knots define no B-spline of order {order}")
         if coeffs_np.ndim != 2 or coeffs_np.shape[0] != n_basis:
             raise CoefficientShapeError(
                 f"spline_coeffs must have shape ({n_basis}, L(L+2)) for {knots_np.size} "
@@ -118,7 +118,7 @@ class FieldModel:
             span = (knots_np[order - 1], knots_np[n_basis])
         span = (float(span[0]), float(span[1]))
         if not span[0] <= span[1]:
-            raise ValueError(f"span must be (start, end) with start <= end, got {span}")
+            raise InvalidSettingError(f"span must be (start, end) with start <= end, got {span}")
         self._knots = jnp.asarray(knots_np)
         self._spline_coeffs = jnp.asarray(coeffs_np)
         self._static = (order, str(name), span, float(radius), int(nmin), str(description))
@@ -158,7 +158,9 @@ class FieldModel:
         """
         epochs = np.asarray(epochs, dtype=float)
         if epochs.ndim != 1 or epochs.size < 2 or np.any(np.diff(epochs) <= 0):
-            raise ValueError("epochs must be a strictly increasing 1-D array of >= 2 years")
+            raise InvalidSettingError(
+                "epochs must be a strictly increasing 1-D array of >= 2 years"
+            )
         knots = np.concatenate([epochs[:1], epochs, epochs[-1:]])
         return cls(knots, coeffs, 2, name=name, **kwargs)
 
@@ -344,7 +346,7 @@ class FieldModel:
     @staticmethod
     def _derivative_of(kind: str) -> int:
         if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {tuple(_KINDS)}, got {kind!r}")
+            raise InvalidSettingError(f"kind must be one of {tuple(_KINDS)}, got {kind!r}")
         return _KINDS[kind][0]
 
     def to_xarray(self, times, kind: str = "field"):
@@ -369,7 +371,9 @@ class FieldModel:
         derivative = self._derivative_of(kind)
         times = np.atleast_1d(np.asarray(times, dtype=float))
         if times.ndim != 1:
-            raise ValueError(f"times must be a scalar or 1-D array, got shape {times.shape}")
+            raise InvalidSettingError(
+                f"times must be a scalar or 1-D array, got shape {times.shape}"
+            )
         values = np.asarray(self.evaluate(times, derivative))
         degree, order, _ = degree_order_arrays(self.lmax)
         return xr.DataArray(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError
+from bayescore.errors import CoefficientShapeError, InvalidSettingError
 from bayescore.fields.synthesis import check_finite
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
 
@@ -181,10 +181,12 @@ def radial_field_grid(
 
     values, lmax = _coefficient_vector(coeffs)
     if not float(r_km) > 0:
-        raise ValueError(f"r_km must be a positive radius in km, got {r_km}")
+        raise InvalidSettingError(f"r_km must be a positive radius in km, got {r_km}")
     lmax_grid = lmax if lmax_grid is None else int(lmax_grid)
     if lmax_grid < lmax:
-        raise ValueError(f"lmax_grid = {lmax_grid} is below the coefficients' degree {lmax}")
+        raise InvalidSettingError(
+            f"lmax_grid = {lmax_grid} is below the coefficients' degree {lmax}"
+        )
     clm = to_shmagcoeffs(values, radius_km=radius_km)
     grids = clm.expand(a=float(r_km) * _M_PER_KM, f=0.0, lmax=lmax_grid, sampling=2, extend=True)
     radial = grids.rad

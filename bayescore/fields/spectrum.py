@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM, MU0
-from bayescore.errors import CoefficientShapeError
+from bayescore.errors import CoefficientShapeError, InvalidSettingError
 from bayescore.fields.synthesis import check_finite, concrete_array
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size
 
@@ -69,7 +69,9 @@ def lowes_spectrum(coeffs, r=EARTH_REFERENCE_RADIUS_KM, *, radius=EARTH_REFERENC
     check_finite(r, "r")
     r_values = concrete_array(r)
     if r_values is not None and np.any(r_values <= 0):
-        raise ValueError(f"r must be a positive radius in km, got minimum {r_values.min()}")
+        raise InvalidSettingError(
+            f"r must be a positive radius in km, got minimum {r_values.min()}"
+        )
     degrees = np.arange(1, lmax + 1)
     power = (coeffs**2) @ jnp.asarray(_degree_summation(lmax))
     ratio = jnp.asarray(radius, dtype=coeffs.dtype) / jnp.asarray(r, dtype=coeffs.dtype)

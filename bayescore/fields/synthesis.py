@@ -25,7 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, InvalidDegreeError, NonFiniteError
+from bayescore.errors import (
+    CoefficientShapeError,
+    InvalidDegreeError,
+    InvalidSettingError,
+    NonFiniteError,
+)
 from bayescore.sh.indexing import (
     degree_order_arrays,
     lm_index_tables,
@@ -128,12 +133,14 @@ def _check_points(r, theta, phi) -> None:
         check_finite(value, name)
     r_values = concrete_array(r)
     if r_values is not None and np.any(r_values <= 0):
-        raise ValueError(f"r must be a positive radius in km, got minimum {r_values.min()}")
+        raise InvalidSettingError(
+            f"r must be a positive radius in km, got minimum {r_values.min()}"
+        )
     theta_values = concrete_array(theta)
     if theta_values is not None and theta_values.size:
         low, high = float(theta_values.min()), float(theta_values.max())
         if low < -1e-12 or high > np.pi + 1e-12:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"theta must be a colatitude in radians within [0, pi], got values in "
                 f"[{low}, {high}] (degrees passed instead of radians?)"
             )
@@ -145,7 +152,9 @@ def _check_components(components) -> tuple[int, ...]:
     components = tuple(components)
     unknown = [c for c in components if c not in COMPONENTS]
     if unknown or not components:
-        raise ValueError(f"components must be a non-empty subset of {COMPONENTS}, got {components}")
+        raise InvalidSettingError(
+            f"components must be a non-empty subset of {COMPONENTS}, got {components}"
+        )
     return tuple(COMPONENTS.index(c) for c in components)
 
 

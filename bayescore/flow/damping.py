@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescore.errors import TargetOutOfReachError
+from bayescore.errors import ModelConfigError, TargetOutOfReachError
 from bayescore.fields.synthesis import finite_array
 from bayescore.flow.norms import NORMS
 from bayescore.flow.problem import FlowProblem, check_damping_choice, flow_problem
@@ -115,7 +115,7 @@ class TradeoffCurve:
 def _dampings_array(dampings):
     dampings = finite_array(dampings, "dampings", ndim=1)
     if dampings.size == 0 or np.any(dampings <= 0):
-        raise ValueError("dampings must be a non-empty 1-D array of positive values")
+        raise ModelConfigError("dampings must be a non-empty 1-D array of positive values")
     return dampings
 
 

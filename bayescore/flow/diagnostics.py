@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError
+from bayescore.errors import CoefficientShapeError, ModelConfigError
 from bayescore.flow.norms import _flow_pair
 from bayescore.sh.indexing import degree_order_arrays
 
@@ -264,12 +264,12 @@ def sector_drift(
     if t.ndim != 1:
         raise CoefficientShapeError(f"sector_drift expects one flow (1-D t, s), got {t.shape}")
     if not east_deg > west_deg or east_deg - west_deg > 360.0:
-        raise ValueError(
+        raise ModelConfigError(
             f"the sector must run eastward from west_deg to east_deg within 360 degrees, "
             f"got {west_deg!r} to {east_deg!r}"
         )
     if not 0.0 < half_width_deg < 90.0:
-        raise ValueError(f"half_width_deg must lie in (0, 90), got {half_width_deg!r}")
+        raise ModelConfigError(f"half_width_deg must lie in (0, 90), got {half_width_deg!r}")
     n = 2 * lmax + 8
     nodes, weights = np.polynomial.legendre.leggauss(n)
     top = math.sin(math.radians(half_width_deg))

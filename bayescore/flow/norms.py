@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.sh.indexing import degree_order_arrays
 
 __all__ = [
@@ -101,7 +101,7 @@ def degree_weights(lmax: int, norm: str = "strong", core_radius: float = CORE_RA
         return 4 * np.pi * ell**2 * (ell + 1) ** 2 / (2 * ell + 1)
     if norm == "strong":
         return 4 * np.pi / core_radius**2 * ell**3 * (ell + 1) ** 3 / (2 * ell + 1)
-    raise ValueError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
+    raise ModelConfigError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
 
 
 def coefficient_weights(lmax: int, norm: str = "strong", core_radius: float = CORE_RADIUS_KM):
@@ -219,9 +219,9 @@ def gauss_legendre_time_nodes(start: float, end: float, n_nodes: int):
     if not np.isfinite(start) or not np.isfinite(end):
         raise NonFiniteError(f"time interval ends must be finite, got [{start}, {end}]")
     if not end > start:
-        raise ValueError(f"time interval must have end > start, got [{start}, {end}]")
+        raise ModelConfigError(f"time interval must have end > start, got [{start}, {end}]")
     if n_nodes < 1:
-        raise ValueError(f"n_nodes must be >= 1, got {n_nodes}")
+        raise ModelConfigError(f"n_nodes must be >= 1, got {n_nodes}")
     x, w = np.polynomial.legendre.leggauss(n_nodes)
     half = 0.5 * (end - start)
     return start + half * (x + 1.0), half * w
@@ -282,11 +282,11 @@ def piecewise_linear_temporal_precision(epochs, n_quadrature: int = 2):
     """
     epochs = np.asarray(epochs, dtype=float)
     if epochs.ndim != 1 or epochs.size < 2:
-        raise ValueError(f"need a 1-D array of at least two epochs, got shape {epochs.shape}")
+        raise ModelConfigError(f"need a 1-D array of at least two epochs, got shape {epochs.shape}")
     if not np.all(np.isfinite(epochs)):
         raise NonFiniteError("epochs contain NaN or infinite values")
     if not np.all(np.diff(epochs) > 0):
-        raise ValueError("epochs must be strictly increasing for temporal coupling")
+        raise ModelConfigError("epochs must be strictly increasing for temporal coupling")
     n_epochs = epochs.size
     coupling = np.zeros((n_epochs, n_epochs))
     for k in range(n_epochs - 1):

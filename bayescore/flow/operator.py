@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.fields.synthesis import check_degree
 from bayescore.flow.velocity import Flow, check_flow_coefficients
 from bayescore.sh.grid import (
@@ -98,7 +98,7 @@ def _check_grid(grid, lmax_field: int, lmax_flow: int, lmax_sv: int) -> GaussLeg
     need_degree = lmax_field + lmax_flow + lmax_sv
     need_lmax = max(lmax_field, lmax_flow, lmax_sv)
     if grid.exact_degree < need_degree or grid.lmax < need_lmax:
-        raise ValueError(
+        raise ModelConfigError(
             f"{grid!r} is too coarse for L_B={lmax_field}, L_F={lmax_flow}, L_SV={lmax_sv}: "
             f"need exact_degree >= {need_degree} (has {grid.exact_degree}) and lmax >= "
             f"{need_lmax} (has {grid.lmax})"
@@ -252,7 +252,7 @@ def cmb_sv_on_grid(g, t, s, grid: GaussLegendreGrid | None = None):
     elif not isinstance(grid, GaussLegendreGrid):
         raise TypeError(f"grid must be a GaussLegendreGrid, got {type(grid).__name__}")
     elif grid.lmax < max(lmax_field, lmax_flow):
-        raise ValueError(
+        raise ModelConfigError(
             f"{grid!r} cannot synthesise degree {max(lmax_field, lmax_flow)} (its lmax is "
             f"{grid.lmax})"
         )
@@ -375,7 +375,7 @@ def _column_plan(grid: GaussLegendreGrid, kind: str, lmax_col: int):
         use_sin = np.stack([same, flip, same])
         column_kind = np.zeros(degree.size, dtype=int)
     else:  # pragma: no cover - internal
-        raise ValueError(kind)
+        raise ModelConfigError(kind)
     slab = use_sin * (lmax_col + 1) + order[None, :]  # (3, ncol)
     size = lmax_col + 1
     pairs = [(m, size - m) for m in range(1, size // 2 + 1)]

@@ -21,7 +21,12 @@ import jax
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError, UndeterminedFlowError
+from bayescore.errors import (
+    CoefficientShapeError,
+    ModelConfigError,
+    NonFiniteError,
+    UndeterminedFlowError,
+)
 from bayescore.fields.synthesis import check_degree, finite_array
 from bayescore.flow.norms import NORMS, coefficient_weights
 from bayescore.flow.weights import sv_model_degree
@@ -64,7 +69,7 @@ def check_damping_choice(damping, target_rms) -> None:
         A NaN or infinite value.
     """
     if (damping is None) == (target_rms is None):
-        raise ValueError(
+        raise ModelConfigError(
             "give exactly one of damping (a fixed lambda) and target_rms (a target rms "
             "speed in km/yr), got "
             + ("neither" if damping is None else f"both ({damping!r}, {target_rms!r})")
@@ -74,13 +79,13 @@ def check_damping_choice(damping, target_rms) -> None:
     if not np.isfinite(value):
         raise NonFiniteError(f"{what} must be finite, got {value!r}")
     if not value > 0:
-        raise ValueError(f"{what} must be positive, got {value!r}")
+        raise ModelConfigError(f"{what} must be positive, got {value!r}")
 
 
 def check_norm(norm) -> None:
     """Raise ValueError unless ``norm`` is a flow norm of :data:`bayescore.flow.norms.NORMS`."""
     if norm not in NORMS:
-        raise ValueError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
+        raise ModelConfigError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
 
 
 def _resolve_weights(scheme_or_weights, gdot, lmax_sv, truncation_variance):
@@ -101,7 +106,7 @@ def _resolve_weights(scheme_or_weights, gdot, lmax_sv, truncation_variance):
             f"sv_weights has {weights.size} entries, expected {n_sv} (degree L_SV={lmax_sv})"
         )
     if np.any(weights < 0) or not np.any(weights > 0):
-        raise ValueError("sv_weights must be non-negative and not all zero")
+        raise ModelConfigError("sv_weights must be non-negative and not all zero")
     return weights
 
 
@@ -217,7 +222,7 @@ def flow_problem(
 def check_factorised(mean, damping) -> None:
     """Raise ValueError when a posterior mean is not finite (the Cholesky step failed)."""
     if not np.all(np.isfinite(mean)):
-        raise ValueError(
+        raise ModelConfigError(
             f"the posterior precision is not numerically positive definite at damping "
             f"{damping:.6g} (the Cholesky factorisation failed): increase the damping"
         )

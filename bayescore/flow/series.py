@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.fields.synthesis import check_degree, finite_array
 from bayescore.flow.damping import bracket_damping_by_decades, damping_for_rms
 from bayescore.flow.diagnostics import summarise
@@ -221,13 +221,13 @@ def invert_flow_series(
         if not np.isfinite(temporal_damping):
             raise NonFiniteError(f"temporal_damping must be finite, got {temporal_damping!r}")
         if not temporal_damping > 0:
-            raise ValueError(f"temporal_damping must be positive, got {temporal_damping!r}")
+            raise ModelConfigError(f"temporal_damping must be positive, got {temporal_damping!r}")
     epochs, fields, svs = _model_epochs(model, epochs)
     n_epochs = epochs.size
     if temporal_damping is not None and n_epochs < 2:
-        raise ValueError("temporal coupling needs at least two epochs")
+        raise ModelConfigError("temporal coupling needs at least two epochs")
     if temporal_damping is not None and not np.all(np.diff(epochs) > 0):
-        raise ValueError("epochs must be strictly increasing when temporal_damping is given")
+        raise ModelConfigError("epochs must be strictly increasing when temporal_damping is given")
 
     lmax_field = lmax_from_size(fields.shape[1], "main field g")
     lmax_gdot = lmax_from_size(svs.shape[1], "SV gdot")

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.flow.velocity import Flow, velocity
 
 __all__ = ["DEFAULT_SITES", "site_velocities"]
@@ -96,7 +96,7 @@ def site_velocities(flows, sites: Mapping[str, tuple[float, float]] | None = Non
         raise NonFiniteError("flow coefficients contain NaN or infinite values")
     sites = dict(DEFAULT_SITES if sites is None else sites)
     if not sites:
-        raise ValueError("sites must name at least one site")
+        raise ModelConfigError("sites must name at least one site")
     names = list(sites)
     positions = np.array([sites[name] for name in names], dtype=float)
     if positions.ndim != 2 or positions.shape[1] != 2:
@@ -104,7 +104,7 @@ def site_velocities(flows, sites: Mapping[str, tuple[float, float]] | None = Non
     if not np.all(np.isfinite(positions)):
         raise NonFiniteError("site positions contain NaN or infinite values")
     if np.any(np.abs(positions[:, 0]) > 90):
-        raise ValueError("site latitudes must lie in [-90, 90] degrees")
+        raise ModelConfigError("site latitudes must lie in [-90, 90] degrees")
     theta = np.deg2rad(90.0 - positions[:, 0])
     phi = np.deg2rad(positions[:, 1])
 

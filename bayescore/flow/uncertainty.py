@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.flow.velocity import check_flow_coefficients, velocity
 from bayescore.timebasis import TimeBasis
 
@@ -170,7 +170,7 @@ def flow_samples_at(samples, epoch: float, problem):
         )
     epoch = basis.check_times(epoch, "epoch")
     if epoch.ndim != 0:
-        raise ValueError(f"epoch must be one decimal year, got shape {epoch.shape}")
+        raise ModelConfigError(f"epoch must be one decimal year, got shape {epoch.shape}")
     toroidal, poloidal = _site_array(samples, "toroidal"), _site_array(samples, "poloidal")
     if toroidal.shape != poloidal.shape:
         raise CoefficientShapeError(
@@ -216,11 +216,13 @@ def _check_grid(lat, lon):
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
     for name, arr in (("lat", lat), ("lon", lon)):
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D array of degrees, got {arr.shape}")
+            raise ModelConfigError(
+                f"{name} must be a non-empty 1-D array of degrees, got {arr.shape}"
+            )
         if not np.all(np.isfinite(arr)):
             raise NonFiniteError(f"{name} contains NaN or infinite values")
     if np.any(np.abs(lat) > 90.0):
-        raise ValueError(
+        raise ModelConfigError(
             f"latitudes must lie in [-90, 90] degrees, got {lat.min():g}..{lat.max():g} "
             "(radians given?)"
         )
@@ -230,7 +232,7 @@ def _check_grid(lat, lon):
 def _check_quantiles(quantiles):
     q = np.atleast_1d(np.asarray(quantiles, dtype=float))
     if q.ndim != 1 or q.size == 0 or not np.all((q >= 0.0) & (q <= 1.0)):
-        raise ValueError(f"quantiles must be probabilities in [0, 1], got {quantiles!r}")
+        raise ModelConfigError(f"quantiles must be probabilities in [0, 1], got {quantiles!r}")
     return q
 
 
@@ -312,7 +314,7 @@ def flow_posterior_statistics(
     lmax, t, s = _check_draws(t, s)
     if lat is None or lon is None:
         if int(n_lat) < 1 or int(n_lon) < 1:
-            raise ValueError(f"n_lat and n_lon must be positive, got {n_lat}, {n_lon}")
+            raise ModelConfigError(f"n_lat and n_lon must be positive, got {n_lat}, {n_lon}")
         lat = np.linspace(-90.0, 90.0, int(n_lat)) if lat is None else lat
         lon = np.linspace(-180.0, 180.0, int(n_lon)) if lon is None else lon
     lat, lon = _check_grid(lat, lon)
@@ -431,14 +433,14 @@ def credible_interval_coverage(stats: xr.Dataset, t, s, level: float = 0.95) -> 
 
     level = float(level)
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise ModelConfigError(f"level must lie in (0, 1), got {level}")
     q = stats["quantile"].values
     bounds = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     index = []
     for p in bounds:
         match = np.flatnonzero(np.isclose(q, p, rtol=0.0, atol=1e-9))
         if match.size == 0:
-            raise ValueError(
+            raise ModelConfigError(
                 f"the statistics have quantiles {q.tolist()}, not the {p:g} quantile of a "
                 f"{level:g} interval: recompute with quantiles=({bounds[0]:g}, {bounds[1]:g})"
             )
@@ -511,7 +513,7 @@ def plot_speed_uncertainty_map(
             fig, axes = plt.subplots(2, 2, figsize=(13, 6.6), constrained_layout=True)
     axes = np.asarray(axes).ravel()
     if axes.size != n_panels:
-        raise ValueError(f"expected {n_panels} axes, got {axes.size}")
+        raise ModelConfigError(f"expected {n_panels} axes, got {axes.size}")
     fig = axes[0].figure
     lat, lon = stats["lat"].values, stats["lon"].values
     mean = stats["speed_mean"].values

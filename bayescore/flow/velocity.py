@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.sh.indexing import coefficient_labels, degree_order_arrays, lmax_from_size
 from bayescore.sh.legendre import schmidt_legendre_at_coefficients
 
@@ -261,7 +261,7 @@ class Flow:
         """
         nlat, nlon = int(nlat), int(nlon)
         if nlat < 1 or nlon < 1:
-            raise ValueError(f"nlat and nlon must be positive, got {nlat}, {nlon}")
+            raise ModelConfigError(f"nlat and nlon must be positive, got {nlat}, {nlon}")
         colat = (np.arange(nlat) + 0.5) * np.pi / nlat
         lon = 2.0 * np.pi * np.arange(nlon) / nlon
         u_theta, u_phi = self.velocity(colat[:, None], lon[None, :])

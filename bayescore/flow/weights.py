@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.sh.indexing import degree_order_arrays, lmax_from_size, n_coefficients
 
 __all__ = [
@@ -106,7 +106,7 @@ def sv_model_degree(gdot) -> int:
     power = np.asarray(sv_degree_power(np.asarray(gdot, dtype=float)))
     nonzero = np.flatnonzero(power > NEGLIGIBLE_POWER_RATIO * power.max())
     if power.max() <= 0 or nonzero.size == 0:
-        raise ValueError("the SV estimate is identically zero: its degree is undefined")
+        raise ModelConfigError("the SV estimate is identically zero: its degree is undefined")
     return int(nonzero[-1]) + 1
 
 
@@ -206,7 +206,7 @@ def sv_weights(
         ``gdot_estimate`` contains NaN or infinite values.
     """
     if scheme not in SCHEMES:
-        raise ValueError(f"unknown SV weighting scheme {scheme!r}: expected one of {SCHEMES}")
+        raise ModelConfigError(f"unknown SV weighting scheme {scheme!r}: expected one of {SCHEMES}")
     gdot = None
     if gdot_estimate is not None:
         gdot = np.asarray(gdot_estimate, dtype=float)
@@ -224,14 +224,14 @@ def sv_weights(
                 f"gdot_estimate reaches degree {lmax_gdot}, below lmax_field={lmax_field}"
             )
     if lmax_field is None and lmax_sv is None:
-        raise ValueError("give gdot_estimate, lmax_field or lmax_sv to fix the degrees")
+        raise ModelConfigError("give gdot_estimate, lmax_field or lmax_sv to fix the degrees")
     if lmax_field is None:
         lmax_field = lmax_sv
     lmax_field = int(lmax_field)
     lmax_sv = lmax_field if lmax_sv is None else int(lmax_sv)
     n_coefficients(lmax_field)
     if lmax_sv < lmax_field:
-        raise ValueError(f"lmax_sv={lmax_sv} is below lmax_field={lmax_field}")
+        raise ModelConfigError(f"lmax_sv={lmax_sv} is below lmax_field={lmax_field}")
 
     degree, _, _ = degree_order_arrays(lmax_sv)
     if scheme == "uniform":
@@ -242,9 +242,9 @@ def sv_weights(
         return ratio ** (2 * ell + 4) * (ell + 1) ** 2 / (2 * ell + 1)
 
     if gdot is None:
-        raise ValueError("the 'lesur' scheme needs gdot_estimate (its spectrum sets W)")
+        raise ModelConfigError("the 'lesur' scheme needs gdot_estimate (its spectrum sets W)")
     if not truncation_variance > 0 or not representation_scale > 0:
-        raise ValueError(
+        raise ModelConfigError(
             "truncation_variance and representation_scale must be positive, got "
             f"{truncation_variance} and {representation_scale}"
         )
@@ -252,7 +252,7 @@ def sv_weights(
     power = all_power[:lmax_field]
     zero = np.flatnonzero(power <= NEGLIGIBLE_POWER_RATIO * all_power.max())
     if zero.size:
-        raise ValueError(
+        raise ModelConfigError(
             f"the SV estimate has zero power at degree(s) {(zero + 1).tolist()}: the Lesur "
             "representation-error weight would be infinite (use scheme='uniform' or "
             "lower lmax_field)"

@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
-from bayescore.errors import SeriesShapeError
+from bayescore.errors import ForecastConfigError, SeriesShapeError
 from bayescore.spectral import log_spectral_distance
 
 __all__ = [
@@ -253,7 +253,7 @@ def sample_quantiles(samples, quantiles) -> jax.Array:
 def central_interval(samples, level: float = 0.9) -> tuple[jax.Array, jax.Array]:
     """Central ``level`` interval of samples: quantiles ``(1 -+ level) / 2`` along axis 0."""
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1); got {level!r}")
+        raise ForecastConfigError(f"level must lie in (0, 1); got {level!r}")
     x = _float_array(samples)
     probs = jnp.asarray([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dtype=x.dtype)
     bounds = jnp.quantile(x, probs, axis=0)
@@ -282,7 +282,7 @@ def interval_score(y_true, lower, upper, level: float) -> jax.Array:
     ``alpha = 1 - level`` (Gneiting & Raftery 2007, eq. 43). Units of y.
     """
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1); got {level!r}")
+        raise ForecastConfigError(f"level must lie in (0, 1); got {level!r}")
     y, lo, hi = _float_array(y_true), _float_array(lower), _float_array(upper)
     alpha = 1.0 - level
     below = jnp.where(y < lo, lo - y, 0.0)
@@ -517,7 +517,7 @@ def format_score_table(
         Markdown table (header, separator, rows), newline-terminated.
     """
     if not table:
-        raise ValueError("score table is empty")
+        raise ForecastConfigError("score table is empty")
     names = list(table)
     columns = list(metrics) if metrics is not None else list(table[names[0]])
     header = "| forecast | " + " | ".join(columns) + " |"

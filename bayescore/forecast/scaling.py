@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayescore.errors import NonFiniteError
+from bayescore.errors import ForecastConfigError, NonFiniteError
 
 __all__ = ["StandardScaler"]
 
@@ -38,14 +38,14 @@ class StandardScaler:
         mean = np.atleast_1d(np.asarray(self.mean, dtype=np.float64))
         scale = np.atleast_1d(np.asarray(self.scale, dtype=np.float64))
         if mean.ndim != 1 or mean.shape != scale.shape:
-            raise ValueError(
+            raise ForecastConfigError(
                 f"mean and scale must be 1-D of equal length, got shapes {mean.shape} "
                 f"and {scale.shape}"
             )
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
             raise NonFiniteError("scaler mean and scale must be finite")
         if np.any(scale <= 0):
-            raise ValueError(f"scaler scale must be positive, got {scale}")
+            raise ForecastConfigError(f"scaler scale must be positive, got {scale}")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "scale", scale)
 
@@ -79,7 +79,7 @@ class StandardScaler:
         if array.ndim == 1:
             array = array[:, None]
         if array.ndim != 2 or array.shape[0] == 0:
-            raise ValueError(
+            raise ForecastConfigError(
                 f"values must have shape (n_time,) or (n_time, n_features) with n_time >= 1, "
                 f"got {np.shape(values)}"
             )

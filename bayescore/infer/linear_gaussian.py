@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve, solve_triangular
 
-from bayescore.errors import CoefficientShapeError
+from bayescore.errors import CoefficientShapeError, ModelConfigError
 from bayescore.fields.synthesis import finite_array
 
 __all__ = [
@@ -122,7 +122,7 @@ def gaussian_posterior(design, data, data_precision, prior_precision):
             f"design has {n_params} columns but prior_precision has shape {prior_precision.shape}"
         )
     if np.any(data_precision < 0) or np.any(prior_precision <= 0):
-        raise ValueError("data precisions must be >= 0 and prior precisions > 0")
+        raise ModelConfigError("data precisions must be >= 0 and prior precisions > 0")
     return dense_gaussian_posterior(
         jnp.asarray(design), jnp.asarray(data), jnp.asarray(data_precision), prior_precision
     )

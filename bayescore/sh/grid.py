@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayescore.errors import CoefficientShapeError
+from bayescore.errors import CoefficientShapeError, InvalidSettingError
 from bayescore.sh.indexing import degree_order_arrays, lm_index_tables, lmax_from_size
 from bayescore.sh.legendre import schmidt_legendre
 
@@ -172,9 +172,9 @@ class GaussLegendreGrid:
         nlat = lmax + 1 if nlat is None else int(nlat)
         nlon = 2 * lmax + 2 if nlon is None else int(nlon)
         if nlat < 1:
-            raise ValueError(f"nlat must be >= 1, got {nlat}")
+            raise InvalidSettingError(f"nlat must be >= 1, got {nlat}")
         if nlon <= 2 * lmax:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"nlon = {nlon} longitudes cannot resolve order {lmax}: need nlon > 2 lmax "
                 f"= {2 * lmax}"
             )
@@ -292,7 +292,7 @@ class GaussLegendreGrid:
             table = self.legendre_over_sin[:, sl, sl]
             c_lm = c_lm * (1j * np.arange(lmax + 1))
         else:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"component must be 'value', 'd_theta' or 'd_phi_over_sin', got {component!r}"
             )
         return legendre_contract(table, c_lm)
@@ -310,7 +310,7 @@ class GaussLegendreGrid:
         """
         f_hat = jnp.asarray(f_hat)
         if 2 * (f_hat.shape[-1] - 1) >= self.nlon:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"order {f_hat.shape[-1] - 1} is not resolved by nlon = {self.nlon} longitudes"
             )
         return jnp.fft.irfft(f_hat * self.nlon, n=self.nlon, axis=-1)
@@ -331,7 +331,9 @@ class GaussLegendreGrid:
         values = jnp.asarray(values)
         self._check_grid_shape(values)
         if 2 * mmax >= self.nlon:
-            raise ValueError(f"order {mmax} is not resolved by nlon = {self.nlon} longitudes")
+            raise InvalidSettingError(
+                f"order {mmax} is not resolved by nlon = {self.nlon} longitudes"
+            )
         return jnp.fft.rfft(values, axis=-1)[..., : mmax + 1] / self.nlon
 
     def fourier_analysis(self, f_hat, lmax: int):

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import stats
 
 from bayescore.errors import (
+    ForecastConfigError,
     SeriesLengthError,
     SeriesShapeError,
 )
@@ -313,13 +314,13 @@ def compare_psd(
         Common-band spectra, ratios, p-values, log-spectral distance (dB), slopes.
     """
     if method == "lombscargle":
-        raise ValueError("compare_psd works on evenly sampled series; use another method")
+        raise ForecastConfigError("compare_psd works on evenly sampled series; use another method")
     xa = _validate_series(a, "a")
     xb = _validate_series(b, "b")
     if xa.ndim != 1 or xb.ndim != 1:
         raise SeriesShapeError("compare_psd compares two single (1-D) series")
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}")
+        raise ForecastConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
     spec_a = psd(xa, dt, method, **psd_kwargs)
     spec_b = psd(xb, dt if dt_b is None else dt_b, method, **psd_kwargs)
     short, other = (spec_a, spec_b) if spec_a.duration <= spec_b.duration else (spec_b, spec_a)
@@ -399,7 +400,9 @@ def psd_envelope(
         raise SeriesLengthError("psd_envelope needs at least 2 sample paths")
     q_lo, q_hi = (float(q) for q in quantiles)
     if not 0.0 <= q_lo < q_hi <= 1.0:
-        raise ValueError(f"quantiles must satisfy 0 <= lower < upper <= 1; got {quantiles}")
+        raise ForecastConfigError(
+            f"quantiles must satisfy 0 <= lower < upper <= 1; got {quantiles}"
+        )
     spectra = psd(paths, dt, method, **psd_kwargs)
     lower, median, upper = np.quantile(spectra.psd, [q_lo, 0.5, q_hi], axis=0)
     return SpectralEnvelope(

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import signal, stats
 
 from bayescore.errors import (
+    ForecastConfigError,
     NonFiniteError,
     SeriesLengthError,
     SeriesShapeError,
@@ -184,7 +185,7 @@ def _validate_series(x, name: str = "x", min_samples: int = _MIN_SAMPLES) -> np.
 def _validate_dt(dt) -> float:
     value = float(dt)
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"dt must be a positive finite sampling interval; got {dt!r}")
+        raise ForecastConfigError(f"dt must be a positive finite sampling interval; got {dt!r}")
     return value
 
 
@@ -199,20 +200,20 @@ def _sampling_from_times(t, n_time: int, dt) -> tuple[np.ndarray, float, bool]:
         raise NonFiniteError("t contains NaN or infinite values")
     steps = np.diff(times)
     if np.any(steps <= 0):
-        raise ValueError("t must be strictly increasing")
+        raise ForecastConfigError("t must be strictly increasing")
     mean_step = (times[-1] - times[0]) / (n_time - 1)
     even = bool(np.all(np.abs(steps - mean_step) <= EVEN_SAMPLING_RTOL * mean_step))
     if dt is not None and even:
         given = _validate_dt(dt)
         if abs(given - mean_step) > EVEN_SAMPLING_RTOL * mean_step:
-            raise ValueError(f"dt={given} disagrees with the spacing of t ({mean_step})")
+            raise ForecastConfigError(f"dt={given} disagrees with the spacing of t ({mean_step})")
     return times, float(mean_step), even
 
 
 def _check_confidence(confidence: float) -> float:
     value = float(confidence)
     if not 0.0 < value < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1); got {confidence!r}")
+        raise ForecastConfigError(f"confidence must lie in (0, 1); got {confidence!r}")
     return value
 
 
@@ -282,7 +283,7 @@ def psd(
         with an even-sampling method, or invalid parameters.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown PSD method {method!r}; choose one of {METHODS}")
+        raise ForecastConfigError(f"unknown PSD method {method!r}; choose one of {METHODS}")
     arr = _validate_series(x)
     confidence = _check_confidence(confidence)
     n_time = arr.shape[-1]
@@ -297,11 +298,11 @@ def psd(
         dt_value = step
     else:
         if dt is None:
-            raise ValueError("give the sampling interval dt or the sample times t")
+            raise ForecastConfigError("give the sampling interval dt or the sample times t")
         dt_value = _validate_dt(dt)
         times = np.arange(n_time) * dt_value
     if detrend not in ("constant", "linear", False):
-        raise ValueError(f"detrend must be 'constant', 'linear' or False; got {detrend!r}")
+        raise ForecastConfigError(f"detrend must be 'constant', 'linear' or False; got {detrend!r}")
 
     if method == "periodogram":
         freq, power, dof = _periodogram(arr, dt_value, window or "boxcar", detrend)
@@ -364,12 +365,14 @@ def _welch(arr, dt, window, nperseg, noverlap, detrend):
         nperseg = max(_MIN_SAMPLES, n_time // 4)
     nperseg = int(nperseg)
     if not _MIN_SAMPLES <= nperseg <= n_time:
-        raise ValueError(f"nperseg must be in [{_MIN_SAMPLES}, n_time={n_time}]; got {nperseg}")
+        raise ForecastConfigError(
+            f"nperseg must be in [{_MIN_SAMPLES}, n_time={n_time}]; got {nperseg}"
+        )
     if noverlap is None:
         noverlap = nperseg // 2
     noverlap = int(noverlap)
     if not 0 <= noverlap < nperseg:
-        raise ValueError(f"noverlap must be in [0, nperseg={nperseg}); got {noverlap}")
+        raise ForecastConfigError(f"noverlap must be in [0, nperseg={nperseg}); got {noverlap}")
     freq, power = signal.welch(
         arr,
         fs=1.0 / dt,
@@ -423,7 +426,7 @@ def _lomb_scargle(arr, times, dt_mean, frequency, detrend):
         if freq.ndim != 1 or freq.size == 0:
             raise SeriesShapeError("frequency must be a non-empty 1-D array")
         if not np.all(np.isfinite(freq)) or np.any(freq <= 0):
-            raise ValueError("Lomb-Scargle frequencies must be finite and > 0")
+            raise ForecastConfigError("Lomb-Scargle frequencies must be finite and > 0")
     if detrend == "linear":
         fit = np.polynomial.polynomial.polyfit(times - times.mean(), arr.reshape(-1, n_time).T, 1)
         trend = np.polynomial.polynomial.polyval(times - times.mean(), fit)
@@ -449,7 +452,7 @@ def _sine_multitaper(arr, dt, ntapers, adaptive, max_tapers, n_iterations, detre
         max_tapers = max(3, n_time // 10)
     max_tapers = int(max_tapers)
     if not 1 <= max_tapers <= n_time // 2:
-        raise ValueError(
+        raise ForecastConfigError(
             f"max_tapers must be in [1, n_time // 2 = {n_time // 2}]; got {max_tapers}"
         )
     if ntapers is None:
@@ -458,12 +461,14 @@ def _sine_multitaper(arr, dt, ntapers, adaptive, max_tapers, n_iterations, detre
     if not adaptive:
         # a fixed number of tapers needs only the first ntapers eigenspectra
         if not 1 <= ntapers <= n_time // 2:
-            raise ValueError(f"ntapers must be in [1, n_time // 2 = {n_time // 2}]; got {ntapers}")
+            raise ForecastConfigError(
+                f"ntapers must be in [1, n_time // 2 = {n_time // 2}]; got {ntapers}"
+            )
         max_tapers = ntapers
     if not 1 <= ntapers <= max_tapers:
-        raise ValueError(f"ntapers must be in [1, max_tapers={max_tapers}]; got {ntapers}")
+        raise ForecastConfigError(f"ntapers must be in [1, max_tapers={max_tapers}]; got {ntapers}")
     if int(n_iterations) < 0:
-        raise ValueError(f"n_iterations must be >= 0; got {n_iterations}")
+        raise ForecastConfigError(f"n_iterations must be >= 0; got {n_iterations}")
 
     lead_shape = arr.shape[:-1]
     flat = _detrend(arr, detrend).reshape(-1, n_time)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bayescore.errors import ForecastConfigError
 from bayescore.studies.dipole_data import UNITS
 from bayescore.studies.dipole_result import LEVELS, DipoleStudyResult, _intervals
 
@@ -45,14 +46,14 @@ def plot_dipole_prediction(
 
     data = result.one_step if kind == "one_step" else result.free_run
     if kind not in ("one_step", "free_run"):
-        raise ValueError(f"kind must be 'one_step' or 'free_run', got {kind!r}")
+        raise ForecastConfigError(f"kind must be 'one_step' or 'free_run', got {kind!r}")
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise ForecastConfigError(f"level must be one of {LEVELS}, got {level!r}")
     if models is None:
         models = [m for m in result.models if m in result.networks] + ["AR(3)"]
     unknown = [m for m in models if m not in result.models]
     if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; available: {result.models}")
+        raise ForecastConfigError(f"unknown model(s) {unknown}; available: {result.models}")
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4), constrained_layout=True)
     series = result.series
@@ -128,11 +129,11 @@ def plot_dipole_spectra(
     import matplotlib.pyplot as plt
 
     if kind not in result.spectra:
-        raise ValueError(f"kind must be 'one_step' or 'free_run', got {kind!r}")
+        raise ForecastConfigError(f"kind must be 'one_step' or 'free_run', got {kind!r}")
     if model is None:
         model = next(iter(result.networks), "AR(3)")
     if model not in result.models:
-        raise ValueError(f"unknown model {model!r}; available: {result.models}")
+        raise ForecastConfigError(f"unknown model {model!r}; available: {result.models}")
     spectra = result.spectra[kind]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)

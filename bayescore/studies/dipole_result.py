@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.atomic import json_ready
-from bayescore.errors import DataNotFoundError, MalformedFileError
+from bayescore.errors import DataNotFoundError, ForecastConfigError, MalformedFileError
 from bayescore.forecast import metrics
 from bayescore.studies.dipole_data import UNITS
 from bayescore.studies.outputs import save_study
@@ -156,7 +156,7 @@ class DipoleStudyResult:
 
     def _scores(self, kind: str) -> xr.DataArray:
         if kind not in self.scores:
-            raise ValueError(f"kind must be one of {tuple(self.scores)}, got {kind!r}")
+            raise ForecastConfigError(f"kind must be one of {tuple(self.scores)}, got {kind!r}")
         return self.scores[kind]
 
     def to_dict(self) -> dict:

@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from bayescore.errors import EpochOutOfRangeError, SeriesLengthError
+from bayescore.errors import EpochOutOfRangeError, ModelConfigError, SeriesLengthError
 from bayescore.lod import (
     DEFAULT_CUTOFF_PERIOD_YR,
     annual_mean_lod,
@@ -262,7 +262,7 @@ def compare_lod(
         prediction; ``scores``, a list of :func:`score_lod` dicts.
     """
     if trend not in TRENDS:
-        raise ValueError(f"trend must be one of {TRENDS}, got {trend!r}")
+        raise ModelConfigError(f"trend must be one of {TRENDS}, got {trend!r}")
     epochs = np.asarray(epochs, dtype=float)
     years = observed["time"].values
     if years[0] < epochs[0] or years[-1] > epochs[-1]:
@@ -561,12 +561,12 @@ def run_lod_study(
         Unknown ``posterior`` or an empty ``variants``.
     """
     if trend not in TRENDS:
-        raise ValueError(f"trend must be one of {TRENDS}, got {trend!r}")
+        raise ModelConfigError(f"trend must be one of {TRENDS}, got {trend!r}")
     if posterior not in ("covariance", "diagonal"):
-        raise ValueError(f"posterior must be 'covariance' or 'diagonal', got {posterior!r}")
+        raise ModelConfigError(f"posterior must be 'covariance' or 'diagonal', got {posterior!r}")
     variants = tuple(variants)
     if not variants:
-        raise ValueError("variants is empty")
+        raise ModelConfigError("variants is empty")
     started = clock.perf_counter()
     timings = {}
     epochs = np.arange(float(start), float(end) + 1e-9 * abs(step), float(step))
@@ -636,7 +636,7 @@ def run_lod_study(
             ),
         }
     if not done:
-        raise ValueError(f"every variant failed: {failed}")
+        raise ModelConfigError(f"every variant failed: {failed}")
     variants = tuple(done)
     raw, raw_std = np.array(raw), np.array(raw_std)
     compared = compare_lod(epochs, raw, raw_std, observed, trend=trend)

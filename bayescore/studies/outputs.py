@@ -17,6 +17,7 @@ from pathlib import Path
 import xarray as xr
 
 from bayescore.atomic import atomic_path, save_figure, write_json
+from bayescore.errors import InvalidSettingError
 
 __all__ = ["save_study", "write_netcdf"]
 
@@ -89,7 +90,7 @@ def save_study(
     written["json"] = write_json(out / summary_name, summary)
     if figure is not None:
         if figure_name is None:
-            raise ValueError("figure_name is required with figure")
+            raise InvalidSettingError("figure_name is required with figure")
         import matplotlib.pyplot as plt
 
         fig = figure()

@@ -166,7 +166,7 @@ def _features(series: xr.DataArray, site: str, approach: str):
     """Feature matrix (time, feature) with the target site first, and the labels."""
     sites = [str(s) for s in series["site"].values]
     if site not in sites:
-        raise ValueError(f"target site {site!r} is not in the series (sites {sites})")
+        raise ForecastConfigError(f"target site {site!r} is not in the series (sites {sites})")
     if approach == "temporal":
         order = [site]
     else:

@@ -12,6 +12,7 @@ import xarray as xr
 
 from bayescore.errors import (
     EpochOutOfRangeError,
+    ForecastConfigError,
     NonFiniteError,
     SeriesShapeError,
     UnevenSamplingError,
@@ -34,9 +35,9 @@ def _epoch_grid(start, end, step) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise NonFiniteError(f"start, end and step must be finite, got {start}, {end}, {step}")
     if not step > 0:
-        raise ValueError(f"step must be positive (years), got {step!r}")
+        raise ForecastConfigError(f"step must be positive (years), got {step!r}")
     if not end > start:
-        raise ValueError(f"end ({end}) must be later than start ({start})")
+        raise ForecastConfigError(f"end ({end}) must be later than start ({start})")
     n_steps = math.floor((end - start) / step + 1e-9)
     return start + step * np.arange(n_steps + 1)
 
@@ -135,9 +136,11 @@ def site_velocity_series(
                     )
     if damping is None:
         if target_rms is None or not np.isfinite(target_rms) or not target_rms > 0:
-            raise ValueError(f"target_rms must be a positive rms speed (km/yr), got {target_rms!r}")
+            raise ForecastConfigError(
+                f"target_rms must be a positive rms speed (km/yr), got {target_rms!r}"
+            )
         if not isinstance(sv_weights, str) and np.ndim(sv_weights) != 1:
-            raise ValueError(
+            raise ForecastConfigError(
                 "per-epoch sv_weights need an explicit damping (the damping is tuned at "
                 "one reference epoch)"
             )

@@ -48,7 +48,7 @@ class FractionSweepResult:
     def table(self, metric: str = "rmse", test_set: str = "common", digits: int = 3) -> str:
         """Markdown table of one metric: one row per method, one column per fraction."""
         if metric not in [str(m) for m in self.scores["metric"].values]:
-            raise ValueError(f"unknown metric {metric!r}")
+            raise ForecastConfigError(f"unknown metric {metric!r}")
         part = self.scores.sel(metric=metric, test_set=test_set)
         fractions = [float(f) for f in part["train_fraction"].values]
         header = "| forecast | " + " | ".join(f"{f:g}" for f in fractions) + " |"

@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from bayescore.errors import EpochOutOfRangeError, NonFiniteError
+from bayescore.errors import EpochOutOfRangeError, ModelConfigError, NonFiniteError
 from bayescore.fields.external import external_dipole_field
 from bayescore.synthetic.observatories import observatory_epochs, observatory_sites
 from bayescore.synthetic.orbits import orbit_positions
@@ -68,13 +68,13 @@ _CHUNK = 4096  # points per synthesis call (fixed shape: one compilation)
 
 def _parse_components(components: str) -> np.ndarray:
     if not isinstance(components, str) or not components:
-        raise ValueError(
+        raise ModelConfigError(
             f"components must be a non-empty string of 'r', 't', 'p', got {components!r}"
         )
     letters = components.lower()
     unknown = set(letters) - set(_COMPONENT_LETTERS)
     if unknown or len(set(letters)) != len(letters):
-        raise ValueError(
+        raise ModelConfigError(
             f"components must use each of 'r' (B_r), 't' (B_theta), 'p' (B_phi) at most "
             f"once, got {components!r}"
         )
@@ -85,13 +85,15 @@ def _sigma_for(sigma_nT, source: str) -> float:
     value = sigma_nT[source] if isinstance(sigma_nT, Mapping) else sigma_nT
     value = float(value)
     if not np.isfinite(value) or value <= 0.0:
-        raise ValueError(f"sigma_nT for {source} data must be a positive number of nT, got {value}")
+        raise ModelConfigError(
+            f"sigma_nT for {source} data must be a positive number of nT, got {value}"
+        )
     return value
 
 
 def _check_count(value, name: str) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        raise ModelConfigError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 
@@ -119,7 +121,7 @@ def _external(external_dipole, t, theta, phi) -> np.ndarray:
     if callable(external_dipole):
         q = np.asarray(external_dipole(t), dtype=float)
         if q.shape != (len(t), 3):
-            raise ValueError(
+            raise ModelConfigError(
                 f"external_dipole(t) must return an array of shape (n, 3) = (q10, q11, s11) "
                 f"per epoch, got {q.shape}"
             )
@@ -216,18 +218,18 @@ def make_dataset(
     n_satellite = _check_count(n_satellite, "n_satellite")
     n_sites_wanted = _check_count(n_observatory_sites, "n_observatory_sites")
     if noise not in NOISE_MODELS:
-        raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
+        raise ModelConfigError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
     student_t_dof = float(student_t_dof)
     if noise == "student-t" and not (np.isfinite(student_t_dof) and student_t_dof > 0):
-        raise ValueError(f"student_t_dof must be positive, got {student_t_dof}")
+        raise ModelConfigError(f"student_t_dof must be positive, got {student_t_dof}")
     sigma_sat = _sigma_for(sigma_nT, "satellite")
     sigma_obs = _sigma_for(sigma_nT, "observatory")
     bias_sd = float(observatory_bias_nT)
     if not np.isfinite(bias_sd) or bias_sd < 0.0:
-        raise ValueError(f"observatory_bias_nT must be >= 0 nT, got {observatory_bias_nT}")
+        raise ModelConfigError(f"observatory_bias_nT must be >= 0 nT, got {observatory_bias_nT}")
     codes = _parse_components(components)
     if n_satellite + n_sites_wanted == 0:
-        raise ValueError("n_satellite and n_observatory_sites are both 0: no data to make")
+        raise ModelConfigError("n_satellite and n_observatory_sites are both 0: no data to make")
 
     truth_start, truth_end = (float(v) for v in truth.span)
     start, end = (truth_start, truth_end) if span is None else (float(v) for v in span)
@@ -264,7 +266,7 @@ def make_dataset(
     all_sites = observatory_sites()
     n_table = len(all_sites.code)
     if n_sites_wanted > n_table:
-        raise ValueError(
+        raise ModelConfigError(
             f"n_observatory_sites = {n_sites_wanted} exceeds the {n_table} sites in the table"
         )
     chosen = np.sort(rng_sites.choice(n_table, size=n_sites_wanted, replace=False))

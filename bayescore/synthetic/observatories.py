@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bayescore.errors import ModelConfigError
+
 __all__ = [
     "WGS84_SEMI_MAJOR_AXIS_KM",
     "WGS84_FLATTENING",
@@ -116,9 +118,9 @@ def geodetic_to_geocentric(latitude_deg, height_km):
     lat_deg = np.asarray(latitude_deg, dtype=float)
     height = np.asarray(height_km, dtype=float)
     if not (np.all(np.isfinite(lat_deg)) and np.all(np.isfinite(height))):
-        raise ValueError("geodetic latitude and height must be finite")
+        raise ModelConfigError("geodetic latitude and height must be finite")
     if np.any(np.abs(lat_deg) > 90.0):
-        raise ValueError(
+        raise ModelConfigError(
             f"geodetic latitude must lie in [-90, 90] degrees, got values up to "
             f"{np.max(np.abs(lat_deg))}"
         )
@@ -191,9 +193,9 @@ def observatory_epochs(start: float, end: float, interval_days: float = 365.25 /
     """
     start, end, interval_days = float(start), float(end), float(interval_days)
     if not end > start:
-        raise ValueError(f"observatory span must have end > start, got ({start}, {end})")
+        raise ModelConfigError(f"observatory span must have end > start, got ({start}, {end})")
     if not np.isfinite(interval_days) or interval_days <= 0.0:
-        raise ValueError(f"interval_days must be positive, got {interval_days}")
+        raise ModelConfigError(f"interval_days must be positive, got {interval_days}")
     interval = interval_days / 365.25
     n = int(np.floor((end - start) / interval + 1e-9))
     if n == 0:  # one window longer than the span: its mean is taken at the span's centre

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayescore.constants import EARTH_REFERENCE_RADIUS_KM
+from bayescore.errors import ModelConfigError
 
 __all__ = [
     "EARTH_GM_KM3_S2",
@@ -89,7 +90,7 @@ class OrbitSamples(NamedTuple):
 def _check_orbit_radius(altitude_km: float) -> float:
     altitude_km = float(altitude_km)
     if not np.isfinite(altitude_km) or altitude_km <= 0.0:
-        raise ValueError(f"altitude_km must be a positive number of km, got {altitude_km}")
+        raise ModelConfigError(f"altitude_km must be a positive number of km, got {altitude_km}")
     return EARTH_REFERENCE_RADIUS_KM + altitude_km
 
 
@@ -180,11 +181,11 @@ def satellite_orbit(
     duration_years = float(duration_years)
     dt_seconds = float(dt_seconds)
     if not np.isfinite(duration_years) or duration_years <= 0.0:
-        raise ValueError(f"duration_years must be positive, got {duration_years}")
+        raise ModelConfigError(f"duration_years must be positive, got {duration_years}")
     if not np.isfinite(dt_seconds) or dt_seconds <= 0.0:
-        raise ValueError(f"dt_seconds must be a positive number of seconds, got {dt_seconds}")
+        raise ModelConfigError(f"dt_seconds must be a positive number of seconds, got {dt_seconds}")
     if int(thin) != thin or thin < 1:
-        raise ValueError(f"thin must be a positive integer, got {thin}")
+        raise ModelConfigError(f"thin must be a positive integer, got {thin}")
 
     step = dt_seconds * int(thin)
     n_samples = int(np.ceil(duration_years * SECONDS_PER_YEAR / step - 1e-9))
@@ -236,10 +237,12 @@ def orbit_positions(
     """
     radius = _check_orbit_radius(altitude_km)
     if not 0.0 < float(inclination_deg) < 180.0:
-        raise ValueError(f"inclination_deg must lie in (0, 180) degrees, got {inclination_deg}")
+        raise ModelConfigError(
+            f"inclination_deg must lie in (0, 180) degrees, got {inclination_deg}"
+        )
     t = np.asarray(t, dtype=float).ravel()
     if not np.all(np.isfinite(t)):
-        raise ValueError("orbit times must be finite decimal years")
+        raise ModelConfigError("orbit times must be finite decimal years")
     if node_rate_rad_s is None:
         node_rate_rad_s = nodal_precession_rate(altitude_km, inclination_deg)
     seconds = (t - float(epoch)) * SECONDS_PER_YEAR

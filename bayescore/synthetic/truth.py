@@ -50,7 +50,12 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from bayescore.errors import CoefficientShapeError, EpochOutOfRangeError, NonFiniteError
+from bayescore.errors import (
+    CoefficientShapeError,
+    EpochOutOfRangeError,
+    ModelConfigError,
+    NonFiniteError,
+)
 from bayescore.sh.indexing import (
     coefficient_labels,
     degree_order_arrays,
@@ -429,7 +434,7 @@ def frozen_flux_truth(
         raise EpochOutOfRangeError(f"t0 = {t0} lies outside the span [{start}, {end}]")
     dt = float(dt)
     if not np.isfinite(dt) or dt <= 0.0:
-        raise ValueError(f"dt must be a positive number of years, got {dt}")
+        raise ModelConfigError(f"dt must be a positive number of years, got {dt}")
     n_coefficients(lmax_field)  # validates the degree
     n_flow = n_coefficients(lmax_flow)
     source = "array"
@@ -450,7 +455,7 @@ def frozen_flux_truth(
 
     if flow is None:
         if gdot0 is None:
-            raise ValueError("no flow given and no SV to invert one from: pass flow or gdot0")
+            raise ModelConfigError("no flow given and no SV to invert one from: pass flow or gdot0")
         from bayescore.flow.inversion import invert_flow
 
         gdot_model = _as_vector(gdot0, "gdot0")
@@ -459,7 +464,7 @@ def frozen_flux_truth(
         degree = degree_order_arrays(lmax_from_size(gdot_model.size))[0]
         nonzero = degree[gdot_model != 0.0]
         if nonzero.size == 0:
-            raise ValueError("the SV to invert for the flow is zero: pass flow instead")
+            raise ModelConfigError("the SV to invert for the flow is zero: pass flow instead")
         lmax_sv_model = min(int(nonzero.max()), lmax_field)
         result = invert_flow(
             g_initial,

@@ -49,7 +49,7 @@ def _synthetic_data(span, epoch, lmax_field, lmax_flow, *, n_satellite, n_sites,
     from bayescore.synthetic import frozen_flux_truth, make_dataset
 
     if n_satellite + n_sites == 0:
-        raise ValueError("--n-satellite and --n-sites are both 0: no data to simulate")
+        raise ModelConfigError("--n-satellite and --n-sites are both 0: no data to simulate")
     truth = frozen_flux_truth(
         None, epoch, span, lmax_field, lmax_flow, target_rms_km_yr=truth_rms_speed(lmax_flow)
     )
@@ -184,7 +184,7 @@ def run_coestimation_study(
     if method not in METHODS:
         raise ModelConfigError(f"method must be one of {METHODS}, got {method!r}")
     if time_basis is None and n_time < 2:
-        raise ValueError("--n-time must be >= 2 (the SV needs a time-dependent field), got 1")
+        raise ModelConfigError("--n-time must be >= 2 (the SV needs a time-dependent field), got 1")
     start_all = time.perf_counter()
     wall = {}
     clock = time.perf_counter()

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM
+from bayescore.errors import ModelConfigError
 from bayescore.infer import gauss_newton_map
 from bayescore.models import (
     DEFAULT_DAMPINGS,
@@ -369,7 +370,7 @@ def closer_degrees(comparison: xr.Dataset, quantity: str = "sa") -> dict:
         ``{"BSN": [degrees], "WSN": [degrees], "both": [degrees]}``.
     """
     if quantity not in ("sa", "sv"):
-        raise ValueError(f"quantity must be 'sa' or 'sv', got {quantity!r}")
+        raise ModelConfigError(f"quantity must be 'sa' or 'sv', got {quantity!r}")
     distance = np.abs(np.log10(comparison[f"{quantity}_ratio"]))
     degree = comparison["degree"].values
     usn = distance.sel(model="USN").values

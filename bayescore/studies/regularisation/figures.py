@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM
+from bayescore.errors import ModelConfigError
 from bayescore.studies.regularisation.mapping import _paper_chosen
 from bayescore.studies.regularisation.settings import _A, MODELS
 from bayescore.studies.regularisation.sweeps import tradeoff_curve
@@ -91,7 +92,7 @@ def plot_sweep_spectra(
     import matplotlib.pyplot as plt
 
     if quantity not in _QUANTITY:
-        raise ValueError(f"quantity must be one of {sorted(_QUANTITY)}, got {quantity!r}")
+        raise ModelConfigError(f"quantity must be one of {sorted(_QUANTITY)}, got {quantity!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.6), constrained_layout=True)
     r0 = float(sweep.attrs["radius_km"])

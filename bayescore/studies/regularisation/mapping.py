@@ -10,7 +10,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from bayescore.errors import CoefficientShapeError, NonFiniteError
+from bayescore.errors import CoefficientShapeError, ModelConfigError, NonFiniteError
 from bayescore.flow.norms import NORMS, coefficient_weights, temporal_weights
 from bayescore.models import (
     DEFAULT_DAMPINGS,
@@ -41,7 +41,7 @@ def with_norm(problem: CoestimationProblem, norm: str) -> CoestimationProblem:
         Same data, normal equations and SV weights; ``space_weights`` of ``norm``.
     """
     if norm not in NORMS:
-        raise ValueError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
+        raise ModelConfigError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
     _check_flow_problem(problem)
     if norm == problem.norm:
         return problem
@@ -74,12 +74,16 @@ def _check_flow_problem(problem) -> None:
     if not isinstance(problem, CoestimationProblem):
         raise TypeError(f"expected a CoestimationProblem, got {type(problem).__name__}")
     if not problem.has_flow:
-        raise ValueError("the problem has no flow (lmax_flow=0): build it with lmax_flow >= 1")
+        raise ModelConfigError(
+            "the problem has no flow (lmax_flow=0): build it with lmax_flow >= 1"
+        )
 
 
 def _check_parameter(parameter: str) -> str:
     if parameter not in PARAMETERS:
-        raise ValueError(f"unknown damping parameter {parameter!r}: expected one of {PARAMETERS}")
+        raise ModelConfigError(
+            f"unknown damping parameter {parameter!r}: expected one of {PARAMETERS}"
+        )
     return parameter
 
 
@@ -89,18 +93,18 @@ def _check_values(values) -> np.ndarray:
     if array.ndim != 1:
         raise CoefficientShapeError(f"values must be a 1-D list of dampings, got {array.shape}")
     if array.size == 0:
-        raise ValueError("values is empty: give at least one damping")
+        raise ModelConfigError("values is empty: give at least one damping")
     if not np.all(np.isfinite(array)):
         raise NonFiniteError("dampings must be finite numbers, got NaN or inf")
     if np.any(array <= 0):
-        raise ValueError(f"dampings must be positive, got {array[array <= 0].tolist()}")
+        raise ModelConfigError(f"dampings must be positive, got {array[array <= 0].tolist()}")
     return array
 
 
 def _check_positive(name: str, value) -> float:
     value = float(value)
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite damping, got {value}")
+        raise ModelConfigError(f"{name} must be a positive finite damping, got {value}")
     return value
 
 
@@ -136,7 +140,7 @@ def paper_equivalent_values(
     exps = np.asarray(PAPER_SWEEPS[parameter] if exponents is None else exponents, float)
     exps = np.atleast_1d(exps)
     if exps.size == 0 or not np.all(np.isfinite(exps)):
-        raise ValueError("exponents must be a non-empty list of finite numbers")
+        raise ModelConfigError("exponents must be a non-empty list of finite numbers")
     chosen = _paper_chosen(parameter, norm)
     return reference * 10.0 ** (exps - chosen), exps
 
@@ -145,7 +149,7 @@ def _paper_chosen(parameter: str, norm: str) -> float:
     chosen = PAPER_DAMPINGS[parameter]
     if isinstance(chosen, dict):
         if norm not in chosen:
-            raise ValueError(f"the paper has no {parameter} for the {norm!r} norm")
+            raise ModelConfigError(f"the paper has no {parameter} for the {norm!r} norm")
         chosen = chosen[norm]
     return float(chosen)
 
@@ -202,10 +206,10 @@ def truth_typical_dampings(problem: CoestimationProblem, truth, norm: str | None
     _check_truth(truth)
     norm = problem.norm if norm is None else norm
     if norm not in NORMS:
-        raise ValueError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
+        raise ModelConfigError(f"unknown flow norm {norm!r}: expected one of {sorted(NORMS)}")
     space, rate = _truth_flow_norms(problem, truth, norm)
     if space <= 0 or rate <= 0:
-        raise ValueError("the truth's flow (or its time change) is zero: no typical damping")
+        raise ModelConfigError("the truth's flow (or its time change) is zero: no typical damping")
     n = problem.n_flow
     return {"lambda_space": n / space, "lambda_time": n / rate}
 
@@ -218,6 +222,6 @@ def _base_dampings(problem: CoestimationProblem, dampings: dict | None) -> dict:
     }
     for key, value in (dampings or {}).items():
         if key not in base:
-            raise ValueError(f"unknown damping {key!r}: expected one of {sorted(base)}")
+            raise ModelConfigError(f"unknown damping {key!r}: expected one of {sorted(base)}")
         base[key] = _check_positive(key, value)
     return base

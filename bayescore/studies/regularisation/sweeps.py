@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from bayescore.constants import CORE_RADIUS_KM, EARTH_REFERENCE_RADIUS_KM
+from bayescore.errors import ModelConfigError
 from bayescore.fields.spectrum import lowes_spectrum
 from bayescore.infer import gauss_newton_map
 from bayescore.models import (
@@ -219,7 +220,7 @@ def tradeoff_curve(
     """
     for name in (measure, misfit):
         if name not in sweep or sweep[name].dims != ("damping",):
-            raise ValueError(f"{name!r} is not a scalar variable of the sweep")
+            raise ModelConfigError(f"{name!r} is not a scalar variable of the sweep")
     out = xr.Dataset({"misfit": sweep[misfit], "measure": sweep[measure]})
     out.attrs = {"measure": measure, "misfit": misfit, "parameter": sweep.attrs["parameter"]}
     return out
@@ -230,11 +231,11 @@ def _band(degrees, lmax: int) -> tuple[int, int]:
     try:
         low, high = (int(d) for d in degrees)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"degrees must be a pair (low, high), got {degrees!r}") from error
+        raise ModelConfigError(f"degrees must be a pair (low, high), got {degrees!r}") from error
     if not 1 <= low <= high:
-        raise ValueError(f"degrees must satisfy 1 <= low <= high, got {(low, high)}")
+        raise ModelConfigError(f"degrees must satisfy 1 <= low <= high, got {(low, high)}")
     if low > lmax:
-        raise ValueError(f"degree band {(low, high)} lies above L_B = {lmax}")
+        raise ModelConfigError(f"degree band {(low, high)} lies above L_B = {lmax}")
     return low, min(high, lmax)
 
 
@@ -319,7 +320,7 @@ def match_sa_damping(
     from scipy.optimize import brentq
 
     if model not in ("coestimation", "usn"):
-        raise ValueError(f"model must be 'coestimation' or 'usn', got {model!r}")
+        raise ModelConfigError(f"model must be 'coestimation' or 'usn', got {model!r}")
     band = _band(degrees, problem.lmax_core)
     problem = _symmetrised(problem)
     epoch = _epoch(problem, epoch)
@@ -328,7 +329,7 @@ def match_sa_damping(
     if model == "coestimation":
         _check_flow_problem(problem)
         if init is None or problem.sv_weights is None:
-            raise ValueError("coestimation: pass the problem and init of starting_model")
+            raise ModelConfigError("coestimation: pass the problem and init of starting_model")
         base = _base_dampings(problem, dampings)
         start = base["lambda_time"] if start is None else _check_positive("start", start)
     else:
