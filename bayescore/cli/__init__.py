@@ -7,7 +7,9 @@
 * ``bayescore coestimate``: the NumPyro co-estimation of core field and flow on synthetic
   or user data (MAP, Laplace approximation or NUTS);
 * ``bayescore forecast``: LSTM/GRU forecasters with Monte-Carlo dropout against baselines,
-  for the 2 Myr dipole moment or core-surface velocities at five sites.
+  for the 2 Myr dipole moment or core-surface velocities at five sites;
+* ``bayescore lod``: the length of day predicted from core flows (COV-OBS) against the
+  observed one (IERS C04).
 
 Every command takes ``--out DIR`` where it writes a JSON summary, netCDF data and PNG
 figures atomically, and ``--seed``.
@@ -51,7 +53,7 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 #: Sub-command modules of :mod:`bayescore.cli`, in the order of ``bayescore --help``.
 #: Each has ``add_parser(subparsers)`` and sets ``run`` as the parser default. A module
 #: that is not part of this build (e.g. ``forecast`` before it is added) is skipped.
-COMMANDS = ("field", "flow", "coestimate", "forecast")
+COMMANDS = ("field", "flow", "coestimate", "forecast", "lod")
 
 #: Environment variable: when set (non-empty, not "0"), errors keep their traceback.
 TRACEBACK_VARIABLE = "BAYESCORE_TRACEBACK"
