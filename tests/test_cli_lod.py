@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from bayescore.cli import main
